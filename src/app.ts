@@ -1,0 +1,98 @@
+import http from "node:http";
+import type { AddressInfo } from "node:net";
+import type { Logger } from "pino";
+import type { Config } from "./config/config";
+import { createIdentityVerifier } from "./modules/sessions/identity";
+import { SessionStore } from "./modules/sessions/session.store";
+import { SessionWatcher } from "./modules/sessions/session.watcher";
+import { connectRedis, quitRedis } from "./redis/connections";
+import { startEmbeddedRedis, type EmbeddedRedis } from "./redis/embedded";
+import { createPubSub } from "./redis/pubsub";
+import { CloseCode, ConnectionRegistry } from "./server/connections";
+import type { Services } from "./server/context";
+import { createHttpApp } from "./server/http";
+import { createLogger } from "./server/logger";
+import { createSchema } from "./server/schema";
+import { attachWebSocketServer } from "./server/ws";
+
+export interface App {
+  /** http://host:port/graphql */
+  url: string;
+  port: number;
+  services: Services;
+  /** Stops in order: no new connections, sockets closed (1001), HTTP drained, Redis quit. */
+  stop(): Promise<void>;
+}
+
+/** A part of the service with work of its own (timers, listeners) to start and stop. */
+export interface Worker {
+  start(): Promise<void>;
+  stop(): Promise<void> | void;
+}
+
+export async function startApp(config: Config, log: Logger = createLogger(config.logLevel)): Promise<App> {
+  let embedded: EmbeddedRedis | undefined;
+  if (!config.redisUrl) {
+    embedded = await startEmbeddedRedis({ dataDir: config.dataDir });
+    log.info({ dataDir: config.dataDir }, "embedded redis-server started");
+  }
+  try {
+    return await startWithRedis(config, log, embedded);
+  } catch (err) {
+    await embedded?.stop();
+    throw err;
+  }
+}
+
+async function startWithRedis(config: Config, log: Logger, embedded: EmbeddedRedis | undefined): Promise<App> {
+  const redisUrl = config.redisUrl ?? embedded!.url;
+  const redis = await connectRedis({ url: redisUrl, commandTimeoutMs: config.redisCommandTimeoutMs });
+  const pubSub = createPubSub(redis, config.keyPrefix);
+  const connections = new ConnectionRegistry();
+  const sessions = new SessionStore(redis.command, config.keyPrefix, {
+    idleTimeoutMs: config.sessionIdleTimeoutMs,
+    maxAgeMs: config.sessionMaxAgeMs,
+    touchIntervalMs: config.sessionTouchIntervalMs,
+  });
+  const sessionWatcher = new SessionWatcher(sessions, connections, pubSub, config.sessionTouchIntervalMs, log);
+  const services: Services = {
+    config,
+    log,
+    redis: redis.command,
+    pubSub,
+    connections,
+    verifyIdentity: createIdentityVerifier(config),
+    sessions,
+    sessionWatcher,
+  };
+  const workers: Worker[] = [sessionWatcher];
+
+  const schema = await createSchema(pubSub);
+  const httpServer = http.createServer();
+  const ws = attachWebSocketServer(httpServer, schema, services);
+  const { app, apollo } = await createHttpApp(httpServer, schema, services, []);
+  httpServer.on("request", app);
+  for (const worker of workers) await worker.start();
+
+  await new Promise<void>((resolve, reject) => {
+    httpServer.once("error", reject);
+    httpServer.listen(config.port, config.host, () => resolve());
+  });
+  const { port } = httpServer.address() as AddressInfo;
+  const url = `http://${config.host.includes(":") ? `[${config.host}]` : config.host}:${port}/graphql`;
+  log.info({ url, authMode: config.authMode, redis: embedded ? "embedded" : "external" }, "sessionhub listening");
+
+  let stopping: Promise<void> | undefined;
+  const stop = () =>
+    (stopping ??= (async () => {
+      log.info("shutting down");
+      ws.wss.clients.forEach((socket) => socket.close(CloseCode.GoingAway, "Server shutting down"));
+      await ws.dispose();
+      await apollo.stop(); // closes the listener and drains in-flight HTTP requests
+      for (const worker of [...workers].reverse()) await worker.stop();
+      await quitRedis(redis);
+      await embedded?.stop();
+      log.info("stopped");
+    })());
+  return { url, port, services, stop };
+}

@@ -1,0 +1,175 @@
+import { createHash, randomBytes } from "node:crypto";
+import path from "node:path";
+import type { Redis } from "ioredis";
+import { defineScripts } from "../../redis/lua";
+import { SessionKeys } from "./session.keys";
+
+/** A session as stored. Times are epoch milliseconds. */
+export interface SessionRecord {
+  id: string;
+  userId: string;
+  username: string;
+  createdAt: number;
+  lastSeenAt: number;
+  /** When the session ends unless used again: min(lastSeenAt + idle timeout, maxExpiresAt). */
+  expiresAt: number;
+  /** createdAt + max age: the absolute end. */
+  maxExpiresAt: number;
+  userAgent: string | null;
+  ip: string | null;
+}
+
+export interface SessionPolicy {
+  idleTimeoutMs: number;
+  maxAgeMs: number;
+  touchIntervalMs: number;
+}
+
+export interface NewSession {
+  userId: string;
+  username: string;
+  userAgent: string | null;
+  ip: string | null;
+}
+
+/** A session that was ended, as announced to every instance. */
+export interface EndedSession {
+  userId: string;
+  sessionId: string;
+}
+
+export const hashToken = (token: string) => createHash("sha256").update(token).digest("hex");
+
+/** Token-hash -> session mappings never change, so a bounded local cache of them is always right. */
+const TOKEN_CACHE_SIZE = 10_000;
+
+export class SessionStore {
+  private readonly keys: SessionKeys;
+  private readonly scripts;
+  private readonly tokenCache = new Map<string, { userId: string; sessionId: string }>();
+
+  constructor(
+    private readonly redis: Redis,
+    prefix: string,
+    private readonly policy: SessionPolicy,
+    private readonly now: () => number = Date.now,
+  ) {
+    this.keys = new SessionKeys(prefix);
+    this.scripts = defineScripts(redis, path.join(__dirname, "lua"), ["create", "touch", "list", "revoke"] as const);
+  }
+
+  /** Creates a session; returns it with its bearer token, which is never stored. */
+  async create(input: NewSession): Promise<{ token: string; session: SessionRecord }> {
+    const token = randomBytes(32).toString("base64url");
+    const tokenHash = hashToken(token);
+    const now = this.now();
+    const session: SessionRecord = {
+      id: randomBytes(16).toString("base64url"),
+      userId: input.userId,
+      username: input.username,
+      createdAt: now,
+      lastSeenAt: now,
+      expiresAt: Math.min(now + this.policy.idleTimeoutMs, now + this.policy.maxAgeMs),
+      maxExpiresAt: now + this.policy.maxAgeMs,
+      userAgent: input.userAgent,
+      ip: input.ip,
+    };
+    const fields = Object.entries({ ...session, tokenHash }).flatMap(([k, v]) => (v === null ? [] : [k, String(v)]));
+    await this.scripts.create(
+      [this.keys.session(session.userId, session.id), this.keys.index(session.userId)],
+      [now, session.expiresAt, session.maxExpiresAt, session.id, ...fields],
+    );
+    // Written after the session: a token key never points at a session that was not created.
+    await this.redis.set(this.keys.token(tokenHash), `${session.userId} ${session.id}`, "PXAT", session.maxExpiresAt);
+    return { token, session };
+  }
+
+  /** The live session a bearer token opens (recording its use), or null. */
+  async authenticate(token: string): Promise<SessionRecord | null> {
+    const tokenHash = hashToken(token);
+    let owner = this.tokenCache.get(tokenHash);
+    if (!owner) {
+      const value = await this.redis.get(this.keys.token(tokenHash));
+      if (!value) return null;
+      const [userId, sessionId] = value.split(" ");
+      owner = { userId, sessionId };
+      if (this.tokenCache.size >= TOKEN_CACHE_SIZE) this.tokenCache.delete(this.tokenCache.keys().next().value as string);
+      this.tokenCache.set(tokenHash, owner);
+    }
+    const session = await this.touch(owner.userId, owner.sessionId);
+    if (!session) this.tokenCache.delete(tokenHash);
+    return session;
+  }
+
+  /** Records use of a session (at most one write per touch interval); null when it has ended. */
+  async touch(userId: string, sessionId: string): Promise<SessionRecord | null> {
+    const fields = (await this.scripts.touch(
+      [this.keys.session(userId, sessionId), this.keys.index(userId)],
+      [this.now(), this.policy.idleTimeoutMs, this.policy.touchIntervalMs],
+    )) as string[] | null;
+    return fields ? toRecord(fields) : null;
+  }
+
+  /** Live sessions of a user, most recently used first. */
+  async list(userId: string): Promise<SessionRecord[]> {
+    const rows = (await this.scripts.list([this.keys.index(userId)], [this.now(), this.keys.sessionPrefix(userId)])) as string[][];
+    return rows.map(toRecord).sort((a, b) => b.lastSeenAt - a.lastSeenAt || b.createdAt - a.createdAt);
+  }
+
+  /** One session of a user, or null (also when it belongs to someone else). */
+  async get(userId: string, sessionId: string): Promise<SessionRecord | null> {
+    const fields = await this.redis.hgetall(this.keys.session(userId, sessionId));
+    if (!fields.id || Number(fields.expiresAt) <= this.now()) return null;
+    return toRecord(Object.entries(fields).flat());
+  }
+
+  /** Ends one session of a user; false when the user has no such session. */
+  async revoke(userId: string, sessionId: string): Promise<EndedSession[]> {
+    return this.end(userId, ["one", sessionId]);
+  }
+
+  /** Ends every session of a user except `keepSessionId`. */
+  async revokeOthers(userId: string, keepSessionId: string): Promise<EndedSession[]> {
+    return this.end(userId, ["others", keepSessionId]);
+  }
+
+  /** Ends every session of a user. */
+  async revokeAll(userId: string): Promise<EndedSession[]> {
+    return this.end(userId, ["all"]);
+  }
+
+  private async end(userId: string, mode: string[]): Promise<EndedSession[]> {
+    const flat = (await this.scripts.revoke([this.keys.index(userId)], [this.keys.sessionPrefix(userId), ...mode])) as string[];
+    const ended: EndedSession[] = [];
+    const tokenKeys: string[] = [];
+    for (let i = 0; i < flat.length; i += 2) {
+      ended.push({ userId, sessionId: flat[i] });
+      tokenKeys.push(this.keys.token(flat[i + 1]));
+      this.tokenCache.delete(flat[i + 1]);
+    }
+    // Token keys are in other slots, so one UNLINK each; the session hash is already gone,
+    // which alone makes the token useless, so this is tidying, not the revocation itself.
+    if (tokenKeys.length > 0) {
+      const pipeline = this.redis.pipeline();
+      tokenKeys.forEach((key) => pipeline.unlink(key));
+      await pipeline.exec();
+    }
+    return ended;
+  }
+}
+
+function toRecord(flat: string[]): SessionRecord {
+  const f: Record<string, string> = {};
+  for (let i = 0; i < flat.length; i += 2) f[flat[i]] = flat[i + 1];
+  return {
+    id: f.id,
+    userId: f.userId,
+    username: f.username,
+    createdAt: Number(f.createdAt),
+    lastSeenAt: Number(f.lastSeenAt),
+    expiresAt: Number(f.expiresAt),
+    maxExpiresAt: Number(f.maxExpiresAt),
+    userAgent: f.userAgent ?? null,
+    ip: f.ip ?? null,
+  };
+}

@@ -1,0 +1,32 @@
+import { readFileSync } from "node:fs";
+import path from "node:path";
+import type { Redis } from "ioredis";
+
+export type ScriptArg = string | number;
+/** Runs one Lua script atomically (EVALSHA, falling back to EVAL once per connection). */
+export type Script = (keys: readonly string[], args: readonly ScriptArg[]) => Promise<unknown>;
+
+/**
+ * Registers the `<dir>/<name>.lua` scripts on a connection with ioredis `defineCommand`.
+ * The number of keys is read from the file's header: every `-- KEYS[n]` line documents one key,
+ * so the header cannot drift from what the script is called with.
+ */
+export function defineScripts<Name extends string>(
+  redis: Redis,
+  dir: string,
+  names: readonly Name[],
+): Record<Name, Script> {
+  const scripts = {} as Record<Name, Script>;
+  for (const name of names) {
+    const lua = readFileSync(path.join(dir, `${name}.lua`), "utf8");
+    const numberOfKeys = new Set(lua.match(/^--\s*KEYS\[\d+\]/gm) ?? []).size;
+    const command = `sh_${path.basename(dir)}_${name}`;
+    redis.defineCommand(command, { numberOfKeys, lua });
+    const run = (redis as unknown as Record<string, (...a: ScriptArg[]) => Promise<unknown>>)[command].bind(redis);
+    scripts[name] = (keys, args) => {
+      if (keys.length !== numberOfKeys) throw new Error(`${name}.lua takes ${numberOfKeys} keys, got ${keys.length}`);
+      return run(...keys, ...args);
+    };
+  }
+  return scripts;
+}

@@ -1,0 +1,42 @@
+import { Repeater, SlidingBuffer } from "@graphql-yoga/subscription";
+import { RedisPubSub } from "graphql-redis-subscriptions";
+import type { PubSub } from "type-graphql";
+import type { RedisConnections } from "./connections";
+
+/** Events a slow subscriber may fall behind by before the oldest are dropped (never unbounded). */
+const SUBSCRIBER_BUFFER = 256;
+
+/**
+ * type-graphql 2's PubSub over graphql-redis-subscriptions. `publish(topic, id, payload)` goes to
+ * the Redis channel `<prefix><topic>:<id>`, so only instances with a subscriber for that id get it.
+ * Payloads cross Redis as JSON: publish JSON-safe values (ISO strings, not Date).
+ */
+export interface AppPubSub extends PubSub {
+  /** `id` narrows the channel to one user (or other key); undefined publishes to the bare topic. */
+  publish(topic: string, id: string | undefined, payload: unknown): Promise<void>;
+  subscribe(topic: string, id?: unknown): AsyncIterable<unknown>;
+  /** A callback subscription for the service's own use (not a GraphQL subscription). */
+  listen(topic: string, id: string | undefined, onMessage: (payload: unknown) => void): Promise<() => void>;
+}
+
+export function createPubSub(connections: RedisConnections, prefix: string): AppPubSub {
+  const redisPubSub = new RedisPubSub({ publisher: connections.publisher, subscriber: connections.subscriber });
+  const channel = (topic: string, id?: unknown) => (id == null ? `${prefix}${topic}` : `${prefix}${topic}:${String(id)}`);
+  const listen = async (topic: string, id: string | undefined, onMessage: (payload: unknown) => void) => {
+    const subId = await redisPubSub.subscribe(channel(topic, id), onMessage);
+    return () => redisPubSub.unsubscribe(subId);
+  };
+  return {
+    async publish(topic: string, ...args: unknown[]) {
+      const [id, payload] = args.length >= 2 ? args : [undefined, args[0]];
+      await redisPubSub.publish(channel(topic, id), payload);
+    },
+    subscribe: (topic, id) =>
+      new Repeater<unknown>(async (push, stop) => {
+        const unlisten = await listen(topic, id == null ? undefined : String(id), (p) => void push(p));
+        await stop;
+        unlisten();
+      }, new SlidingBuffer(SUBSCRIBER_BUFFER)),
+    listen,
+  };
+}

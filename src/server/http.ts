@@ -1,0 +1,75 @@
+import { ApolloServer, type ApolloServerPlugin } from "@apollo/server";
+import { ApolloServerPluginDrainHttpServer } from "@apollo/server/plugin/drainHttpServer";
+import { expressMiddleware } from "@as-integrations/express5";
+import cors from "cors";
+import express from "express";
+import type { GraphQLSchema } from "graphql";
+import type { Server } from "node:http";
+import { formatError } from "../errors/errors";
+import { parseBearer } from "./auth";
+import { createContext, type AppContext, type Services } from "./context";
+import { playgroundPlugin } from "./playground";
+
+/** Largest accepted JSON request body. */
+const MAX_BODY = "1mb";
+
+/** One log line per operation that ended with errors (codes and paths only, never variables). */
+function errorLogPlugin(services: Services): ApolloServerPlugin<AppContext> {
+  return {
+    async requestDidStart() {
+      return {
+        async didEncounterErrors({ errors, operationName }) {
+          const summary = errors.map((e) => ({ code: e.extensions?.code ?? "INTERNAL_SERVER_ERROR", path: e.path?.join(".") }));
+          const internal = errors.find((e) => !e.extensions?.code || e.extensions.code === "INTERNAL_SERVER_ERROR");
+          services.log[internal ? "error" : "info"](
+            { operationName, errors: summary, ...(internal ? { err: internal.originalError ?? internal } : {}) },
+            "graphql request error",
+          );
+        },
+      };
+    },
+  };
+}
+
+/** Builds Apollo Server and the express app that serves /graphql, /healthz and /readyz. */
+export async function createHttpApp(httpServer: Server, schema: GraphQLSchema, services: Services, extraPlugins: ApolloServerPlugin<AppContext>[]) {
+  const apollo = new ApolloServer<AppContext>({
+    schema,
+    formatError,
+    includeStacktraceInErrorResponses: false,
+    // main.ts owns signals: Apollo would otherwise stop itself and re-raise SIGTERM, skipping our own order.
+    stopOnTerminationSignals: false,
+    introspection: true,
+    plugins: [ApolloServerPluginDrainHttpServer({ httpServer }), playgroundPlugin(), errorLogPlugin(services), ...extraPlugins],
+  });
+  await apollo.start();
+
+  const app = express();
+  app.disable("x-powered-by");
+  app.get("/healthz", (_req, res) => {
+    res.json({ status: "ok" });
+  });
+  app.get("/readyz", async (_req, res) => {
+    try {
+      await services.redis.ping();
+      res.json({ status: "ready" });
+    } catch {
+      res.status(503).json({ status: "redis unavailable" });
+    }
+  });
+  app.use(
+    "/graphql",
+    cors<cors.CorsRequest>(),
+    express.json({ limit: MAX_BODY }),
+    expressMiddleware(apollo, {
+      context: async ({ req }) =>
+        createContext(services, {
+          token: parseBearer(req.headers.authorization),
+          apiKey: req.headers["x-api-key"] as string | undefined,
+          userAgent: req.headers["user-agent"] ?? null,
+          ip: req.socket.remoteAddress ?? null,
+        }),
+    }),
+  );
+  return { app, apollo };
+}

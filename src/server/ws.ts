@@ -1,0 +1,79 @@
+import type { Server } from "node:http";
+import type { GraphQLSchema } from "graphql";
+import { useServer } from "graphql-ws/use/ws";
+import { WebSocket, WebSocketServer } from "ws";
+import { formatError, isRedisUnavailable } from "../errors/errors";
+import type { SessionRecord } from "../modules/sessions/session.store";
+import { parseBearer } from "./auth";
+import { CloseCode, type LiveSocket } from "./connections";
+import { createContext, type Services } from "./context";
+
+/** Largest WebSocket message accepted (a GraphQL document with variables). */
+const MAX_MESSAGE_BYTES = 1 << 20;
+
+interface ConnectionParams extends Record<string, unknown> {
+  authorization?: string;
+}
+
+interface SocketState extends Record<PropertyKey, unknown> {
+  token?: string;
+  session?: SessionRecord;
+  live?: LiveSocket;
+}
+
+/**
+ * graphql-ws on the HTTP server's `/graphql` path. A socket authenticates with `authorization`
+ * in its `connection_init` payload; a socket with no token is accepted but anonymous (operations
+ * may still carry `extensions.headers.authorization`, which GraphiQL sends), and a bad or ended
+ * token closes it with 4401. Authenticated sockets are tracked in the connection registry.
+ */
+export function attachWebSocketServer(httpServer: Server, schema: GraphQLSchema, services: Services) {
+  const wss = new WebSocketServer({ server: httpServer, path: "/graphql", maxPayload: MAX_MESSAGE_BYTES });
+  const { connections, log } = services;
+  const cleanup = useServer<ConnectionParams, SocketState>(
+    {
+      schema,
+      onConnect: async (ctx) => {
+        const token = parseBearer(ctx.connectionParams?.authorization);
+        if (ctx.connectionParams?.authorization === undefined) return true;
+        let session: SessionRecord | null = null;
+        try {
+          session = token ? await services.sessions.authenticate(token) : null;
+        } catch (err) {
+          if (!isRedisUnavailable(err)) throw err;
+          ctx.extra.socket.close(CloseCode.TryAgainLater, "Service unavailable");
+          return false;
+        }
+        if (!session) {
+          ctx.extra.socket.close(CloseCode.Unauthorized, "Unauthorized");
+          return false;
+        }
+        // The socket may have closed while Redis answered; onClose has run then, so do not register.
+        if (ctx.extra.socket.readyState !== WebSocket.OPEN) return false;
+        ctx.extra.token = token;
+        ctx.extra.session = session;
+        ctx.extra.live = connections.add(session.userId, session.id, ctx.extra.socket);
+        return true;
+      },
+      context: (ctx, _id, payload) => {
+        const headers = (payload.extensions?.headers ?? {}) as Record<string, unknown>;
+        const request = ctx.extra.request;
+        return createContext(services, {
+          token: ctx.extra.token ?? parseBearer(headers.authorization ?? headers.Authorization),
+          apiKey: undefined, // admin calls are HTTP only
+          userAgent: request.headers["user-agent"] ?? null,
+          ip: request.socket.remoteAddress ?? null,
+        });
+      },
+      onNext: (_ctx, _id, _payload, _args, result) =>
+        result.errors ? { ...result, errors: result.errors.map((e) => formatError(e.toJSON(), e)) } : undefined,
+      onError: (_ctx, _id, _payload, errors) => errors.map((e) => formatError(e.toJSON(), e)),
+      onClose: (ctx) => {
+        if (ctx.extra.live) connections.remove(ctx.extra.live);
+      },
+    },
+    wss,
+  );
+  log.debug("websocket server attached");
+  return { wss, dispose: () => cleanup.dispose() };
+}

@@ -1,0 +1,69 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import { mkdtempSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { Redis } from "ioredis";
+import { freePort } from "../../src/redis/embedded";
+
+/** A private redis-server for tests: never the machine's shared one. */
+export interface TestRedis {
+  url: string;
+  port: number;
+  /** A fresh client; closed by stop(). */
+  client(): Redis;
+  /** Stops the server (SIGTERM); it can be started again on the same port with start(). */
+  stop(): Promise<void>;
+  start(): Promise<void>;
+  /** Stops the server and closes every client. */
+  close(): Promise<void>;
+}
+
+export async function startTestRedis(extraArgs: string[] = []): Promise<TestRedis> {
+  const port = await freePort();
+  const dir = mkdtempSync(path.join(os.tmpdir(), "sessionhub-test-redis-"));
+  const clients: Redis[] = [];
+  let child: ChildProcess | undefined;
+
+  const start = async () => {
+    child = spawn(
+      "redis-server",
+      ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", dir, ...extraArgs],
+      { stdio: ["ignore", "pipe", "pipe"] },
+    );
+    await new Promise<void>((resolve, reject) => {
+      let out = "";
+      const onData = (chunk: Buffer) => {
+        out += chunk.toString();
+        if (out.includes("Ready to accept connections")) resolve();
+      };
+      child!.stdout!.on("data", onData);
+      child!.stderr!.on("data", onData);
+      child!.once("exit", (code) => reject(new Error(`redis-server exited (${code}): ${out.slice(-500)}`)));
+    });
+  };
+  const stop = async () => {
+    const c = child;
+    if (!c || c.exitCode !== null || c.signalCode !== null) return;
+    await new Promise<void>((resolve) => {
+      c.once("exit", () => resolve());
+      c.kill("SIGTERM");
+    });
+  };
+  await start();
+  return {
+    url: `redis://127.0.0.1:${port}`,
+    port,
+    client() {
+      const client = new Redis({ port, host: "127.0.0.1", maxRetriesPerRequest: 1 });
+      client.on("error", () => undefined);
+      clients.push(client);
+      return client;
+    },
+    stop,
+    start,
+    async close() {
+      clients.forEach((c) => c.disconnect());
+      await stop();
+    },
+  };
+}
