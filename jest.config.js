@@ -17,4 +17,7 @@ module.exports = {
     ],
   },
   testTimeout: 30000,
+  // Tests start redis-servers and service processes of their own: leave them half the cores
+  // (one worker on a 2-core machine), so timing bounds hold on a loaded box.
+  maxWorkers: "50%",
 };

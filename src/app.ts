@@ -3,8 +3,12 @@ import type { AddressInfo } from "node:net";
 import type { Logger } from "pino";
 import type { Config } from "./config/config";
 import { createIdentityVerifier } from "./modules/sessions/identity";
+import { MessageStore } from "./modules/messages/message.store";
+import { PresenceStore } from "./modules/presence/presence.store";
+import { PresenceTracker } from "./modules/presence/presence.tracker";
 import { SessionStore } from "./modules/sessions/session.store";
 import { SessionWatcher } from "./modules/sessions/session.watcher";
+import { SettingsStore } from "./modules/settings/settings.store";
 import { connectRedis, quitRedis } from "./redis/connections";
 import { startEmbeddedRedis, type EmbeddedRedis } from "./redis/embedded";
 import { createPubSub } from "./redis/pubsub";
@@ -13,6 +17,7 @@ import type { Services } from "./server/context";
 import { createHttpApp } from "./server/http";
 import { createLogger } from "./server/logger";
 import { createSchema } from "./server/schema";
+import { Topic } from "./server/topics";
 import { attachWebSocketServer } from "./server/ws";
 
 export interface App {
@@ -55,6 +60,9 @@ async function startWithRedis(config: Config, log: Logger, embedded: EmbeddedRed
     touchIntervalMs: config.sessionTouchIntervalMs,
   });
   const sessionWatcher = new SessionWatcher(sessions, connections, pubSub, config.sessionTouchIntervalMs, log);
+  const presence = new PresenceStore(redis.command, config.keyPrefix, Topic.PresenceChanged, config.presenceTtlMs);
+  // Leases are refreshed (and expired ones swept) 3 times per TTL: see "Presence" in the README for the bound.
+  const presenceTracker = new PresenceTracker(presence, connections, Math.max(1, Math.floor(config.presenceTtlMs / 3)), log);
   const services: Services = {
     config,
     log,
@@ -64,8 +72,15 @@ async function startWithRedis(config: Config, log: Logger, embedded: EmbeddedRed
     verifyIdentity: createIdentityVerifier(config),
     sessions,
     sessionWatcher,
+    presence,
+    presenceTracker,
+    settings: new SettingsStore(redis.command, config.keyPrefix),
+    messages: new MessageStore(redis.command, config.keyPrefix, {
+      maxMessages: config.inboxMaxMessages,
+      retentionMs: config.inboxRetentionMs,
+    }),
   };
-  const workers: Worker[] = [sessionWatcher];
+  const workers: Worker[] = [sessionWatcher, presenceTracker];
 
   const schema = await createSchema(pubSub);
   const httpServer = http.createServer();

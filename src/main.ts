@@ -1,25 +1,58 @@
 import "reflect-metadata";
-import { startApp } from "./app";
-import { ConfigError, loadConfig } from "./config/config";
+import type { Logger } from "pino";
+import { startApp, type App } from "./app";
+import { ConfigError, loadConfig, type Config } from "./config/config";
 import { RedisNotInstalledError } from "./redis/embedded";
 import { createLogger } from "./server/logger";
 
 /** Longest a graceful stop may take before the process exits anyway. */
 const STOP_TIMEOUT_MS = 10_000;
 
-async function main(): Promise<void> {
-  let config;
+/** Reads the configuration, or exits 1 with one JSON line naming the bad variable. */
+function configOrExit(): Config {
   try {
-    config = loadConfig();
+    return loadConfig();
   } catch (err) {
-    if (err instanceof ConfigError) {
-      process.stderr.write(`${JSON.stringify({ level: 60, msg: `invalid configuration: ${err.message}` })}\n`);
-      process.exit(1);
-    }
-    throw err;
+    if (!(err instanceof ConfigError)) throw err;
+    process.stderr.write(`${JSON.stringify({ level: 60, time: Date.now(), service: "sessionhub", msg: `invalid configuration: ${err.message}` })}\n`);
+    process.exit(1);
   }
+}
+
+/**
+ * Starts the service and stops it gracefully on SIGTERM or SIGINT (exit 0; exit 1 if stopping
+ * fails or takes over STOP_TIMEOUT_MS). A signal during startup stops the service as soon as it is up.
+ */
+async function main(): Promise<void> {
+  const config = configOrExit();
   const log = createLogger(config.logLevel);
-  let app;
+  let app: App | undefined;
+  let stopRequested = false;
+
+  const stop = () => {
+    const force = setTimeout(() => {
+      log.error("graceful stop took too long; exiting");
+      process.exit(1);
+    }, STOP_TIMEOUT_MS);
+    force.unref();
+    app!.stop().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        log.error({ err }, "error while stopping");
+        process.exit(1);
+      },
+    );
+  };
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (stopRequested) return; // already stopping; the timeout above bounds it
+    stopRequested = true;
+    log.info({ signal }, "signal received");
+    if (app) stop();
+  };
+  process.on("SIGTERM", onSignal);
+  process.on("SIGINT", onSignal);
+  watchForBugs(log);
+
   try {
     app = await startApp(config, log);
   } catch (err) {
@@ -27,23 +60,16 @@ async function main(): Promise<void> {
     else log.fatal({ err }, "could not start");
     process.exit(1);
   }
-  const shutdown = (signal: string) => {
-    log.info({ signal }, "signal received");
-    const force = setTimeout(() => {
-      log.error("graceful stop took too long; exiting");
-      process.exit(1);
-    }, STOP_TIMEOUT_MS);
-    force.unref();
-    app.stop().then(
-      () => process.exit(0),
-      (err) => {
-        log.error({ err }, "error while stopping");
-        process.exit(1);
-      },
-    );
-  };
-  process.once("SIGTERM", () => shutdown("SIGTERM"));
-  process.once("SIGINT", () => shutdown("SIGINT"));
+  if (stopRequested) stop();
+}
+
+/** A stray rejection is logged and survived (a Redis blip must not kill the service); an uncaught exception is fatal. */
+function watchForBugs(log: Logger): void {
+  process.on("unhandledRejection", (reason) => log.error({ err: reason }, "unhandled promise rejection"));
+  process.on("uncaughtException", (err) => {
+    log.fatal({ err }, "uncaught exception; exiting");
+    process.exit(1);
+  });
 }
 
 void main();

@@ -3,6 +3,8 @@
  * A bad value throws ConfigError naming the variable and what it accepts; main.ts turns that
  * into one log line and exit code 1.
  */
+import { jwtKeyOf } from "../modules/sessions/identity";
+
 export type AuthMode = "dev" | "jwt";
 
 export interface Config {
@@ -18,10 +20,15 @@ export interface Config {
   keyPrefix: string;
   /** A Redis command that takes longer fails with SERVICE_UNAVAILABLE. @default 2000 ms */
   redisCommandTimeoutMs: number;
+  /** How login proves who the user is: "dev" trusts the given userId (local use), "jwt" verifies an idToken. @default "dev" */
   authMode: AuthMode;
+  /** jwt mode, HS256: the shared secret (at least 32 bytes). */
   jwtSecret?: string;
+  /** jwt mode, RS256 or ES256: the issuer's PEM public key (RSA or EC P-256; "\n" escapes allowed). */
   jwtPublicKey?: string;
+  /** jwt mode: when set, a token's `iss` must equal it. */
   jwtIssuer?: string;
+  /** jwt mode: when set, a token's `aud` must contain it. */
   jwtAudience?: string;
   /** Key for admin calls (`x-api-key`); admin calls are refused when unset. */
   adminApiKey?: string;
@@ -39,7 +46,9 @@ export interface Config {
   inboxRetentionMs: number;
   /** Largest message body in UTF-8 bytes. @default 16384 */
   messageMaxBytes: number;
+  /** pino level: fatal, error, warn, info, debug, trace or silent. @default "info" */
   logLevel: string;
+  /** NODE_ENV=production refuses dev auth unless ALLOW_DEV_AUTH=true (load tests only). @default "development" */
   nodeEnv: string;
 }
 
@@ -123,8 +132,18 @@ export function loadConfig(env: Env = process.env): Config {
   if (authMode === "jwt" && !config.jwtSecret && !config.jwtPublicKey) {
     throw new ConfigError("JWT_SECRET: AUTH_MODE=jwt needs JWT_SECRET (HS256) or JWT_PUBLIC_KEY (RS256/ES256, PEM)");
   }
+  if (config.jwtSecret && config.jwtPublicKey) {
+    throw new ConfigError("JWT_PUBLIC_KEY: set either JWT_SECRET (HS256) or JWT_PUBLIC_KEY (RS256/ES256), not both");
+  }
   if (config.jwtSecret && Buffer.byteLength(config.jwtSecret) < 32) {
     throw new ConfigError("JWT_SECRET: expected at least 32 bytes");
+  }
+  if (config.jwtPublicKey) {
+    try {
+      jwtKeyOf(config);
+    } catch (err) {
+      throw new ConfigError(`JWT_PUBLIC_KEY: expected a PEM public key, RSA (RS256) or EC P-256 (ES256): ${(err as Error).message}`);
+    }
   }
   if (config.adminApiKey !== undefined && config.adminApiKey.length < 16) {
     throw new ConfigError("ADMIN_API_KEY: expected at least 16 characters");

@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from "node:child_process";
-import { accessSync, constants, mkdirSync } from "node:fs";
+import { accessSync, constants, mkdirSync, readFileSync, rmSync } from "node:fs";
 import net from "node:net";
 import path from "node:path";
 
@@ -56,19 +56,71 @@ export async function startEmbeddedRedis(options: EmbeddedRedisOptions): Promise
   if (!binary) throw new RedisNotInstalledError();
   const dir = path.resolve(options.dataDir);
   mkdirSync(dir, { recursive: true });
+  const pidFile = path.join(dir, PID_FILE);
+  await stopLeftover(pidFile);
   const port = await freePort();
   const child = spawn(
     binary,
     [
       "--bind", "127.0.0.1", "--port", String(port), "--protected-mode", "yes",
       "--dir", dir, "--appendonly", "yes", "--appendfsync", "everysec", "--save", "",
-      "--daemonize", "no", "--loglevel", "notice",
+      "--daemonize", "no", "--loglevel", "notice", "--pidfile", pidFile,
       ...(options.extraArgs ?? []),
     ],
-    { stdio: ["ignore", "pipe", "pipe"] },
+    // Its own process group: a Ctrl-C in a terminal reaches only the service, which then stops
+    // redis-server last, after the connections to it are closed.
+    { stdio: ["ignore", "pipe", "pipe"], detached: true },
   );
   await waitUntilReady(child, options.onOutput);
   return { url: `redis://127.0.0.1:${port}`, stop: () => stopChild(child) };
+}
+
+/** redis-server writes its pid here and removes the file when it exits cleanly. */
+export const PID_FILE = "redis.pid";
+
+/**
+ * A service killed with SIGKILL cannot stop its redis-server, which then keeps running and
+ * holding the AOF. Before starting a new one on the same directory, stop the one recorded in the
+ * pid file (if it is still a running redis-server) so two servers never write the same files.
+ */
+async function stopLeftover(pidFile: string): Promise<void> {
+  let pid: number;
+  try {
+    pid = Number(readFileSync(pidFile, "utf8").trim());
+  } catch {
+    return; // no pid file: the last redis-server stopped cleanly, or there was none
+  }
+  if (Number.isSafeInteger(pid) && pid > 0 && isRedisServer(pid)) {
+    process.kill(pid, "SIGTERM"); // redis-server flushes its AOF and exits
+    const deadline = Date.now() + 10_000;
+    while (isAlive(pid)) {
+      if (Date.now() > deadline) {
+        process.kill(pid, "SIGKILL");
+        break;
+      }
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+  rmSync(pidFile, { force: true });
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
+/** True when the pid is a live redis-server (checked by name where /proc exists, so a reused pid is left alone). */
+function isRedisServer(pid: number): boolean {
+  if (!isAlive(pid)) return false;
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, "utf8").includes("redis-server");
+  } catch {
+    return process.platform !== "linux";
+  }
 }
 
 function waitUntilReady(child: ChildProcess, onOutput?: (line: string) => void): Promise<void> {

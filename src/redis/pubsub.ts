@@ -19,9 +19,13 @@ export interface AppPubSub extends PubSub {
   listen(topic: string, id: string | undefined, onMessage: (payload: unknown) => void): Promise<() => void>;
 }
 
+/** The Redis channel of a topic (and id): Lua scripts that PUBLISH must use the same name. */
+export const channelName = (prefix: string, topic: string, id?: unknown) =>
+  id == null ? `${prefix}${topic}` : `${prefix}${topic}:${String(id)}`;
+
 export function createPubSub(connections: RedisConnections, prefix: string): AppPubSub {
   const redisPubSub = new RedisPubSub({ publisher: connections.publisher, subscriber: connections.subscriber });
-  const channel = (topic: string, id?: unknown) => (id == null ? `${prefix}${topic}` : `${prefix}${topic}:${String(id)}`);
+  const channel = (topic: string, id?: unknown) => channelName(prefix, topic, id);
   const listen = async (topic: string, id: string | undefined, onMessage: (payload: unknown) => void) => {
     const subId = await redisPubSub.subscribe(channel(topic, id), onMessage);
     return () => redisPubSub.unsubscribe(subId);

@@ -2,8 +2,12 @@ import type { Redis } from "ioredis";
 import type { Logger } from "pino";
 import type { Config } from "../config/config";
 import { unauthenticated } from "../errors/errors";
+import type { MessageStore } from "../modules/messages/message.store";
+import type { PresenceStore } from "../modules/presence/presence.store";
+import type { PresenceTracker } from "../modules/presence/presence.tracker";
 import type { SessionRecord, SessionStore } from "../modules/sessions/session.store";
 import type { SessionWatcher } from "../modules/sessions/session.watcher";
+import type { SettingsStore } from "../modules/settings/settings.store";
 import type { IdentityVerifier } from "../modules/sessions/identity";
 import type { AppPubSub } from "../redis/pubsub";
 import { assertAdmin } from "./auth";
@@ -20,6 +24,10 @@ export interface Services {
   verifyIdentity: IdentityVerifier;
   sessions: SessionStore;
   sessionWatcher: SessionWatcher;
+  presence: PresenceStore;
+  presenceTracker: PresenceTracker;
+  settings: SettingsStore;
+  messages: MessageStore;
 }
 
 /** What the transport knows about the caller of one operation. */

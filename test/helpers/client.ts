@@ -1,4 +1,5 @@
-import type { FormattedExecutionResult } from "graphql";
+import type { TypedDocumentNode } from "@graphql-typed-document-node/core";
+import { print, type FormattedExecutionResult } from "graphql";
 import { createClient, type Client } from "graphql-ws";
 import WebSocket from "ws";
 
@@ -26,6 +27,23 @@ export async function gql<T = Record<string, unknown>>(
   });
   const body = (await res.json()) as GqlResponse<T>;
   return { status: res.status, data: body.data, errors: body.errors };
+}
+
+const printed = new WeakMap<object, string>();
+
+/**
+ * POSTs one typed operation (from test/generated/graphql.ts): the result and the variables are
+ * checked against the schema at compile time. Operations without variables take `{}`.
+ */
+export async function gqlDoc<TResult, TVariables extends Record<string, unknown>>(
+  url: string,
+  document: TypedDocumentNode<TResult, TVariables>,
+  variables: TVariables,
+  options: { token?: string; headers?: Record<string, string> } = {},
+): Promise<GqlResponse<TResult>> {
+  let query = printed.get(document);
+  if (query === undefined) printed.set(document, (query = print(document)));
+  return gql<TResult>(url, query, variables, options);
 }
 
 /** The `extensions.code` of the first error, if any. */

@@ -1,10 +1,19 @@
 import { createHash } from "node:crypto";
 import type { App } from "../../src/app";
 import { ADMIN_KEY, startTestApp } from "../helpers/app";
-import { errorCode, gql, login, openSocket } from "../helpers/client";
+import {
+  LoginDocument,
+  LogoutDocument,
+  MeDocument,
+  RevokeOtherSessionsDocument,
+  RevokeSessionDocument,
+  RevokeUserSessionsDocument,
+  SessionByIdDocument,
+  SessionsDocument,
+  UserSessionsDocument,
+} from "../generated/graphql";
+import { errorCode, gqlDoc, login, openSocket } from "../helpers/client";
 import { startTestRedis, type TestRedis } from "../helpers/redis";
-
-const SESSION_FIELDS = "id userId username createdAt lastSeenAt expiresAt userAgent ip current";
 
 describe("sessions", () => {
   let redis: TestRedis;
@@ -25,20 +34,15 @@ describe("sessions", () => {
   });
 
   it("login returns a 256-bit token and a session; me reads it back", async () => {
-    const res = await gql<{ login: { token: string; session: Record<string, unknown> } }>(
-      a.url,
-      `mutation { login(input: { userId: "alice", username: "Alice" }) { token session { ${SESSION_FIELDS} } } }`,
-      {},
-      { headers: { "user-agent": "jest-agent/1.0" } },
-    );
+    const res = await gqlDoc(a.url, LoginDocument, { input: { userId: "alice", username: "Alice" } }, { headers: { "user-agent": "jest-agent/1.0" } });
     expect(res.errors).toBeUndefined();
     const { token, session } = res.data!.login;
     expect(Buffer.from(token, "base64url")).toHaveLength(32);
     expect(session).toMatchObject({ userId: "alice", username: "Alice", userAgent: "jest-agent/1.0", current: true });
     expect(session.id).not.toEqual(token);
-    expect(Date.parse(session.expiresAt as string)).toBeGreaterThan(Date.now());
+    expect(Date.parse(session.expiresAt)).toBeGreaterThan(Date.now());
 
-    const me = await gql<{ me: { id: string; current: boolean } }>(b.url, "{ me { id current } }", {}, { token });
+    const me = await gqlDoc(b.url, MeDocument, {}, { token });
     expect(me.data?.me).toEqual({ id: session.id, current: true });
   });
 
@@ -59,10 +63,10 @@ describe("sessions", () => {
   });
 
   it("me is null and other queries are UNAUTHENTICATED without a valid token", async () => {
-    expect((await gql(a.url, "{ me { id } }")).data).toEqual({ me: null });
-    expect((await gql(a.url, "{ me { id } }", {}, { token: "not-a-real-token" })).data).toEqual({ me: null });
-    expect(errorCode(await gql(a.url, "{ sessions { id } }"))).toBe("UNAUTHENTICATED");
-    expect(errorCode(await gql(a.url, "{ sessions { id } }", {}, { token: "x".repeat(43) }))).toBe("UNAUTHENTICATED");
+    expect((await gqlDoc(a.url, MeDocument, {})).data).toEqual({ me: null });
+    expect((await gqlDoc(a.url, MeDocument, {}, { token: "not-a-real-token" })).data).toEqual({ me: null });
+    expect(errorCode(await gqlDoc(a.url, SessionsDocument, {}))).toBe("UNAUTHENTICATED");
+    expect(errorCode(await gqlDoc(a.url, SessionsDocument, {}, { token: "x".repeat(43) }))).toBe("UNAUTHENTICATED");
   });
 
   it.each([
@@ -73,7 +77,7 @@ describe("sessions", () => {
     ["a username of 65 characters", { userId: "ok", username: "n".repeat(65) }],
     ["no user id", { username: "x" }],
   ])("login rejects %s with BAD_USER_INPUT", async (_name, input) => {
-    const res = await gql(a.url, "mutation ($input: LoginInput!) { login(input: $input) { token } }", { input });
+    const res = await gqlDoc(a.url, LoginDocument, { input });
     expect(errorCode(res)).toBe("BAD_USER_INPUT");
   });
 
@@ -81,12 +85,7 @@ describe("sessions", () => {
     const first = await login(a.url, "bob");
     const second = await login(a.url, "bob");
     await login(a.url, "someone-else");
-    const res = await gql<{ sessions: { id: string; current: boolean; userId: string }[] }>(
-      a.url,
-      "{ sessions { id current userId } }",
-      {},
-      { token: first.token },
-    );
+    const res = await gqlDoc(a.url, SessionsDocument, {}, { token: first.token });
     expect(res.data!.sessions.map((s) => s.id)).toEqual([second.sessionId, first.sessionId]);
     expect(res.data!.sessions.map((s) => s.current)).toEqual([false, true]);
     expect(res.data!.sessions.every((s) => s.userId === "bob")).toBe(true);
@@ -96,48 +95,48 @@ describe("sessions", () => {
     const mine = await login(a.url, "carol");
     const mine2 = await login(a.url, "carol");
     const theirs = await login(a.url, "dave");
-    const own = await gql<{ session: { id: string; current: boolean } }>(a.url, "query ($id: ID) { session(id: $id) { id current } }", { id: mine2.sessionId }, { token: mine.token });
+    const own = await gqlDoc(a.url, SessionByIdDocument, { id: mine2.sessionId }, { token: mine.token });
     expect(own.data?.session).toEqual({ id: mine2.sessionId, current: false });
-    const current = await gql<{ session: { id: string } }>(a.url, "{ session { id } }", {}, { token: mine.token });
-    expect(current.data?.session.id).toBe(mine.sessionId);
-    const other = await gql(a.url, "query ($id: ID) { session(id: $id) { id } }", { id: theirs.sessionId }, { token: mine.token });
+    const current = await gqlDoc(a.url, SessionByIdDocument, {}, { token: mine.token });
+    expect(current.data?.session?.id).toBe(mine.sessionId);
+    const other = await gqlDoc(a.url, SessionByIdDocument, { id: theirs.sessionId }, { token: mine.token });
     expect(other.data).toEqual({ session: null });
   });
 
   it("revokeSession of another user's session is NOT_FOUND and that session keeps working", async () => {
     const mallory = await login(a.url, "mallory");
     const victim = await login(a.url, "victim");
-    const res = await gql(a.url, "mutation ($id: ID!) { revokeSession(id: $id) }", { id: victim.sessionId }, { token: mallory.token });
+    const res = await gqlDoc(a.url, RevokeSessionDocument, { id: victim.sessionId }, { token: mallory.token });
     expect(errorCode(res)).toBe("NOT_FOUND");
-    const me = await gql<{ me: { id: string } }>(a.url, "{ me { id } }", {}, { token: victim.token });
-    expect(me.data?.me.id).toBe(victim.sessionId);
+    const me = await gqlDoc(a.url, MeDocument, {}, { token: victim.token });
+    expect(me.data?.me?.id).toBe(victim.sessionId);
   });
 
   it("revokeSession ends the session: its token is rejected at once on every instance", async () => {
     const laptop = await login(a.url, "erin");
     const phone = await login(a.url, "erin");
-    const res = await gql(a.url, "mutation ($id: ID!) { revokeSession(id: $id) }", { id: phone.sessionId }, { token: laptop.token });
+    const res = await gqlDoc(a.url, RevokeSessionDocument, { id: phone.sessionId }, { token: laptop.token });
     expect(res.data).toEqual({ revokeSession: true });
-    expect(errorCode(await gql(b.url, "{ sessions { id } }", {}, { token: phone.token }))).toBe("UNAUTHENTICATED");
-    const left = await gql<{ sessions: { id: string }[] }>(b.url, "{ sessions { id } }", {}, { token: laptop.token });
+    expect(errorCode(await gqlDoc(b.url, SessionsDocument, {}, { token: phone.token }))).toBe("UNAUTHENTICATED");
+    const left = await gqlDoc(b.url, SessionsDocument, {}, { token: laptop.token });
     expect(left.data!.sessions.map((s) => s.id)).toEqual([laptop.sessionId]);
   });
 
   it("revokeOtherSessions ends all but the current session and returns how many", async () => {
     const keep = await login(a.url, "frank");
     const others = [await login(a.url, "frank"), await login(b.url, "frank")];
-    const res = await gql(a.url, "mutation { revokeOtherSessions }", {}, { token: keep.token });
+    const res = await gqlDoc(a.url, RevokeOtherSessionsDocument, {}, { token: keep.token });
     expect(res.data).toEqual({ revokeOtherSessions: 2 });
-    for (const o of others) expect((await gql(a.url, "{ me { id } }", {}, { token: o.token })).data).toEqual({ me: null });
-    expect((await gql<{ me: { id: string } }>(a.url, "{ me { id } }", {}, { token: keep.token })).data?.me.id).toBe(keep.sessionId);
+    for (const o of others) expect((await gqlDoc(a.url, MeDocument, {}, { token: o.token })).data).toEqual({ me: null });
+    expect((await gqlDoc(a.url, MeDocument, {}, { token: keep.token })).data?.me?.id).toBe(keep.sessionId);
   });
 
   it("logout ends the current session only", async () => {
     const one = await login(a.url, "gina");
     const two = await login(a.url, "gina");
-    expect((await gql(a.url, "mutation { logout }", {}, { token: one.token })).data).toEqual({ logout: true });
-    expect((await gql(a.url, "{ me { id } }", {}, { token: one.token })).data).toEqual({ me: null });
-    expect((await gql<{ me: { id: string } }>(a.url, "{ me { id } }", {}, { token: two.token })).data?.me.id).toBe(two.sessionId);
+    expect((await gqlDoc(a.url, LogoutDocument, {}, { token: one.token })).data).toEqual({ logout: true });
+    expect((await gqlDoc(a.url, MeDocument, {}, { token: one.token })).data).toEqual({ me: null });
+    expect((await gqlDoc(a.url, MeDocument, {}, { token: two.token })).data?.me?.id).toBe(two.sessionId);
   });
 
   it("a revoked session's WebSocket on another instance is closed with 4401 within 1 s", async () => {
@@ -146,7 +145,7 @@ describe("sessions", () => {
     const socket = openSocket(b.url, phone.token);
     await socket.connected;
     const started = Date.now();
-    await gql(a.url, "mutation ($id: ID!) { revokeSession(id: $id) }", { id: phone.sessionId }, { token: laptop.token });
+    await gqlDoc(a.url, RevokeSessionDocument, { id: phone.sessionId }, { token: laptop.token });
     expect(await socket.closed).toBe(4401);
     expect(Date.now() - started).toBeLessThan(1000);
     await socket.dispose();
@@ -161,26 +160,24 @@ describe("sessions", () => {
   it("admin calls need the x-api-key", async () => {
     const target = await login(a.url, "ivan");
     await login(b.url, "ivan");
-    const list = "query ($u: ID!) { userSessions(userId: $u) { id userId current } }";
-    expect(errorCode(await gql(a.url, list, { u: "ivan" }))).toBe("FORBIDDEN");
-    expect(errorCode(await gql(a.url, list, { u: "ivan" }, { headers: { "x-api-key": "wrong-key-wrong-key" } }))).toBe("FORBIDDEN");
-    const ok = await gql<{ userSessions: { userId: string; current: boolean }[] }>(a.url, list, { u: "ivan" }, { headers: { "x-api-key": ADMIN_KEY } });
+    expect(errorCode(await gqlDoc(a.url, UserSessionsDocument, { userId: "ivan" }))).toBe("FORBIDDEN");
+    expect(errorCode(await gqlDoc(a.url, UserSessionsDocument, { userId: "ivan" }, { headers: { "x-api-key": "wrong-key-wrong-key" } }))).toBe("FORBIDDEN");
+    const ok = await gqlDoc(a.url, UserSessionsDocument, { userId: "ivan" }, { headers: { "x-api-key": ADMIN_KEY } });
     expect(ok.data!.userSessions).toHaveLength(2);
 
     const socket = openSocket(b.url, target.token);
     await socket.connected;
-    const revoke = "mutation ($u: ID!) { revokeUserSessions(userId: $u) }";
-    expect(errorCode(await gql(a.url, revoke, { u: "ivan" }, { token: target.token }))).toBe("FORBIDDEN");
-    expect((await gql(a.url, revoke, { u: "ivan" }, { headers: { "x-api-key": ADMIN_KEY } })).data).toEqual({ revokeUserSessions: 2 });
+    expect(errorCode(await gqlDoc(a.url, RevokeUserSessionsDocument, { userId: "ivan" }, { token: target.token }))).toBe("FORBIDDEN");
+    expect((await gqlDoc(a.url, RevokeUserSessionsDocument, { userId: "ivan" }, { headers: { "x-api-key": ADMIN_KEY } })).data).toEqual({ revokeUserSessions: 2 });
     expect(await socket.closed).toBe(4401);
-    expect((await gql(a.url, "{ me { id } }", {}, { token: target.token })).data).toEqual({ me: null });
+    expect((await gqlDoc(a.url, MeDocument, {}, { token: target.token })).data).toEqual({ me: null });
   });
 
   it("ending a session deletes nothing else of the user", async () => {
     const { token } = await login(a.url, "judy");
     const client = redis.client();
     await client.set(`${prefix}user:{judy}:other-concern`, "kept");
-    await gql(a.url, "mutation { logout }", {}, { token });
+    await gqlDoc(a.url, LogoutDocument, {}, { token });
     expect(await client.get(`${prefix}user:{judy}:other-concern`)).toBe("kept");
   });
 });

@@ -1,0 +1,73 @@
+import { Repeater } from "@graphql-yoga/subscription";
+import { compareIds } from "./message.rules";
+import type { MessageRecord } from "./message.store";
+
+/** Stored messages read per round trip while replaying. */
+const REPLAY_PAGE = 200;
+/**
+ * Live messages held while the consumer is busy (replaying, or a slow socket). Past this the
+ * held ones are dropped and the feed reads them back from the inbox, so memory stays bounded and
+ * nothing is lost that the inbox still keeps.
+ */
+const LIVE_BUFFER = 256;
+
+/** Where one user's feed reads from. */
+export interface InboxSource {
+  /** Starts live delivery; resolves once the Redis subscription is confirmed. Returns the stop function. */
+  listen(onMessage: (message: MessageRecord) => void): Promise<() => void>;
+  /** Stored messages after an id, oldest first. */
+  readAfter(after: string, count: number): Promise<MessageRecord[]>;
+  /** The newest stored id ("0-0" when empty). */
+  lastId(): Promise<string>;
+}
+
+/**
+ * The messages of one inbox, in id order, each once: the stored ones after `after` (none when
+ * null), then live ones. The live subscription starts before the inbox is read, and a message is
+ * yielded only when its id is greater than the last one yielded, so a message sent during the
+ * replay is neither missed nor repeated.
+ */
+export function inboxFeed(source: InboxSource, after: string | null): AsyncIterable<MessageRecord> {
+  return new Repeater<MessageRecord>(async (push, stop) => {
+    // Without `after`, start at the newest stored message, read before subscribing: messages
+    // stored between that read and the confirmed SUBSCRIBE come from the replay below.
+    let cursor = after ?? (await source.lastId());
+    let live: MessageRecord[] = [];
+    let readStore = true;
+    let stopped = false;
+    let wake = () => {};
+    const unlisten = await source.listen((message) => {
+      if (live.length < LIVE_BUFFER) live.push(message);
+      else {
+        live = [];
+        readStore = true;
+      }
+      wake();
+    });
+    void stop.then(() => {
+      stopped = true;
+      wake();
+    });
+    const deliver = async (message: MessageRecord) => {
+      if (compareIds(message.id, cursor) <= 0) return;
+      cursor = message.id;
+      await push(message);
+    };
+    try {
+      while (!stopped) {
+        if (readStore) {
+          readStore = false;
+          let page: MessageRecord[];
+          do {
+            page = await source.readAfter(cursor, REPLAY_PAGE);
+            for (const message of page) if (!stopped) await deliver(message);
+          } while (page.length === REPLAY_PAGE && !stopped);
+        }
+        while (live.length > 0 && !readStore && !stopped) await deliver(live.shift()!);
+        if (!stopped && !readStore) await new Promise<void>((resolve) => (wake = resolve));
+      }
+    } finally {
+      unlisten();
+    }
+  });
+}

@@ -1,0 +1,85 @@
+import { Arg, Ctx, ID, Int, Mutation, Query, Resolver, Root, Subscription } from "type-graphql";
+import { notFound } from "../../errors/errors";
+import type { AppContext } from "../../server/context";
+import { Topic, type MessageReceivedPayload } from "../../server/topics";
+import { inboxFeed } from "./message.feed";
+import { validateMessageId, validateMessageInput, validatePageSize } from "./message.rules";
+import { fromPayload, type MessageRecord } from "./message.store";
+import { Message, MessagePage } from "./message.type";
+
+/** Default `first` of the messages query. */
+const DEFAULT_PAGE_SIZE = 50;
+
+/**
+ * The caller's own inbox. A message is stored and published by one script in the store, so
+ * every socket of the recipient on any instance gets it, and a stored message is never missed by
+ * a subscriber that replays from an id.
+ */
+@Resolver()
+export class MessageResolver {
+  @Query(() => MessagePage, { description: "The caller's inbox, oldest first, after the given message id." })
+  async messages(
+    @Arg("after", () => ID, { nullable: true }) after: string | null,
+    @Arg("first", () => Int, { nullable: true, defaultValue: DEFAULT_PAGE_SIZE }) first: number | null,
+    @Ctx() ctx: AppContext,
+  ): Promise<MessagePage> {
+    const { userId } = await ctx.requireSession();
+    const cursor = after == null ? null : validateMessageId(after, "after");
+    const size = validatePageSize(first ?? DEFAULT_PAGE_SIZE);
+    // One more than asked tells whether a next page exists.
+    const records = await ctx.services.messages.list(userId, cursor, size + 1);
+    const items = records.slice(0, size).map(Message.from);
+    return { items, nextCursor: records.length > size ? items[size - 1].id : null };
+  }
+
+  @Query(() => Int)
+  async unreadCount(@Ctx() ctx: AppContext): Promise<number> {
+    const { userId } = await ctx.requireSession();
+    return ctx.services.messages.unreadCount(userId);
+  }
+
+  @Mutation(() => Message)
+  async sendMessage(
+    @Arg("to", () => ID) to: string,
+    @Arg("body") body: string,
+    @Arg("clientMessageId", () => String, { nullable: true }) clientMessageId: string | null,
+    @Ctx() ctx: AppContext,
+  ): Promise<Message> {
+    const sender = await ctx.requireSession();
+    const input = validateMessageInput({ to, body, clientMessageId: clientMessageId ?? null }, ctx.services.config.messageMaxBytes);
+    const { message } = await ctx.services.messages.send({ ...input, from: sender.userId, fromUsername: sender.username });
+    return Message.from(message);
+  }
+
+  @Mutation(() => Int, { description: "Marks the inbox read up to and including this id; returns the unread count left." })
+  async markRead(@Arg("upTo", () => ID) upTo: string, @Ctx() ctx: AppContext): Promise<number> {
+    const { userId } = await ctx.requireSession();
+    const unread = await ctx.services.messages.markRead(userId, validateMessageId(upTo, "upTo"));
+    if (unread === null) throw notFound("No message with this id in your inbox");
+    return unread;
+  }
+
+  @Subscription(() => Message, {
+    description:
+      "Messages to the caller. With `after`, first replays the stored messages after that id, then continues live, with no gap and no duplicate.",
+    subscribe: async ({ args, context }) => {
+      const ctx = context as AppContext;
+      // Resolve the caller first: an anonymous socket gets UNAUTHENTICATED, never a shared channel.
+      const { userId } = await ctx.requireSession();
+      const after = args.after == null ? null : validateMessageId(String(args.after), "after");
+      const { messages, pubSub } = ctx.services;
+      return inboxFeed(
+        {
+          listen: (onMessage) =>
+            pubSub.listen(Topic.MessageReceived, userId, (payload) => onMessage(fromPayload(payload as MessageReceivedPayload))),
+          readAfter: (cursor, count) => messages.list(userId, cursor, count),
+          lastId: () => messages.lastId(userId),
+        },
+        after,
+      );
+    },
+  })
+  messageReceived(@Arg("after", () => ID, { nullable: true }) _after: string | null, @Root() message: MessageRecord): Message {
+    return Message.from(message);
+  }
+}

@@ -1,0 +1,90 @@
+import { Repeater, SlidingBuffer } from "@graphql-yoga/subscription";
+import { Arg, Ctx, ID, Int, Mutation, Query, Resolver, Root, Subscription } from "type-graphql";
+import { badInput } from "../../errors/errors";
+import type { AppContext } from "../../server/context";
+import { Topic, type PresenceChangedPayload } from "../../server/topics";
+import { validateUserId } from "../sessions/identity";
+import { OnlineUsers, Presence, PresenceEvent, PresenceStatus } from "./presence.type";
+
+/** Most users one `presence` query or one `presenceChanged` subscription may name. */
+const MAX_USER_IDS = 100;
+/** Largest page of `onlineUsers`. */
+const MAX_PAGE = 500;
+/** Events a slow subscriber may fall behind by before the oldest are dropped. */
+const SUBSCRIBER_BUFFER = 256;
+
+/** Validated, de-duplicated user ids (1 to 100), or BAD_USER_INPUT. */
+function userIdList(userIds: string[]): string[] {
+  const unique = [...new Set(userIds)];
+  if (unique.length === 0) throw badInput("userIds must name at least one user", "userIds");
+  if (unique.length > MAX_USER_IDS) throw badInput(`userIds may name at most ${MAX_USER_IDS} users`, "userIds");
+  unique.forEach((id) => validateUserId(id, "userIds"));
+  return unique;
+}
+
+@Resolver()
+export class PresenceResolver {
+  @Query(() => OnlineUsers)
+  async onlineUsers(
+    @Arg("first", () => Int, { nullable: true, defaultValue: 50 }) first: number,
+    @Arg("after", () => String, { nullable: true }) after: string | null,
+    @Ctx() ctx: AppContext,
+  ): Promise<OnlineUsers> {
+    await ctx.requireSession();
+    if (!Number.isInteger(first) || first < 1 || first > MAX_PAGE) throw badInput(`first must be from 1 to ${MAX_PAGE}`, "first");
+    // The cursor is the last user id of the previous page.
+    if (after != null) validateUserId(after, "after");
+    return OnlineUsers.from(await ctx.services.presence.online(first, after ?? null));
+  }
+
+  @Query(() => [Presence], { description: "Presence of up to 100 users." })
+  async presence(@Arg("userIds", () => [ID]) userIds: string[], @Ctx() ctx: AppContext): Promise<Presence[]> {
+    await ctx.requireSession();
+    if (userIds.length === 0) return [];
+    if (userIds.length > MAX_USER_IDS) throw badInput(`userIds may name at most ${MAX_USER_IDS} users`, "userIds");
+    userIds.forEach((id) => validateUserId(id, "userIds"));
+    const records = await ctx.services.presence.read(userIds);
+    return records.map(Presence.from);
+  }
+
+  @Mutation(() => Presence, { description: "Keeps the caller online without a WebSocket, and optionally sets a status." })
+  async heartbeat(
+    @Arg("status", () => PresenceStatus, { nullable: true }) status: PresenceStatus | null,
+    @Ctx() ctx: AppContext,
+  ): Promise<Presence> {
+    const session = await ctx.requireSession();
+    // OFFLINE is what the service concludes when nothing keeps a user online; it cannot be set.
+    if (status === PresenceStatus.OFFLINE) throw badInput("status OFFLINE cannot be set; stop the heartbeats and close the sockets instead", "status");
+    return Presence.from(await ctx.services.presence.heartbeat(session.userId, status ?? null));
+  }
+
+  @Subscription(() => PresenceEvent, {
+    description: "Presence transitions of the given users, or of everyone when userIds is omitted.",
+    subscribe: async ({ args, context }) => {
+      const ctx = context as AppContext;
+      await ctx.requireSession();
+      const { pubSub } = ctx.services;
+      const userIds = args.userIds as string[] | null | undefined;
+      if (userIds == null) return pubSub.subscribe(Topic.PresenceChanged);
+      // One Redis channel per user: Redis routes only those users' events here, no filtering in JS.
+      const ids = userIdList(userIds);
+      return new Repeater<unknown>(async (push, stop) => {
+        const listening = await Promise.allSettled(ids.map((id) => pubSub.listen(Topic.PresenceChanged, id, (p) => void push(p))));
+        const unlistenAll = () => listening.forEach((l) => l.status === "fulfilled" && l.value());
+        const failed = listening.find((l): l is PromiseRejectedResult => l.status === "rejected");
+        if (failed) {
+          unlistenAll();
+          throw failed.reason;
+        }
+        await stop;
+        unlistenAll();
+      }, new SlidingBuffer(SUBSCRIBER_BUFFER));
+    },
+  })
+  presenceChanged(
+    @Root() payload: PresenceChangedPayload,
+    @Arg("userIds", () => [ID], { nullable: true }) _userIds: string[] | null,
+  ): PresenceEvent {
+    return PresenceEvent.from(payload);
+  }
+}

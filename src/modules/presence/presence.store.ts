@@ -1,0 +1,147 @@
+import path from "node:path";
+import type { Redis } from "ioredis";
+import { defineScripts } from "../../redis/lua";
+import { presenceChannels, PresenceKeys } from "./presence.keys";
+
+/** What a user can be; the first three are online. */
+export type PresenceState = "ONLINE" | "AWAY" | "BUSY" | "OFFLINE";
+/** What a user can set with a heartbeat. */
+export type SettableStatus = Exclude<PresenceState, "OFFLINE">;
+
+/** One user's presence as stored. Times are epoch milliseconds. */
+export interface PresenceRecord {
+  userId: string;
+  status: PresenceState;
+  online: boolean;
+  connections: number;
+  /** Now for an online user; when they were last online otherwise; null if never. */
+  lastSeenAt: number | null;
+}
+
+export interface OnlinePage {
+  count: number;
+  users: PresenceRecord[];
+  /** The last user id of this page when more follow, else null. */
+  nextCursor: string | null;
+}
+
+/** Most expired leases (and heartbeats) one sweep script removes, so no run blocks Redis for long. */
+const SWEEP_BATCH = 500;
+/** Most sweep runs per tick; whatever is left waits for the next tick. */
+const SWEEP_MAX_RUNS = 20;
+/** Leases refreshed or removed per script call (Lua takes long ARGV, but one call should stay short). */
+const SCRIPT_BATCH = 2000;
+
+/**
+ * Presence in Redis. Every change is one Lua script that decides the transition and PUBLISHes
+ * the event on the Topic.PresenceChanged channels (everyone's and the user's) in the same atomic
+ * step, so a transition is announced exactly once whichever instance (or how many) ran it.
+ */
+export class PresenceStore {
+  private readonly keys: PresenceKeys;
+  private readonly channels: string[];
+  private readonly scripts;
+
+  /** `leaseMs` is PRESENCE_TTL: how long a socket lease or a heartbeat keeps a user online. */
+  constructor(
+    redis: Redis,
+    prefix: string,
+    topic: string,
+    private readonly leaseMs: number,
+  ) {
+    this.keys = new PresenceKeys(prefix);
+    const { all, userPrefix } = presenceChannels(prefix, topic);
+    this.channels = [all, userPrefix];
+    this.scripts = defineScripts(redis, path.join(__dirname, "lua"), [
+      "connect", "disconnect", "refresh", "sweep", "heartbeat", "read", "list",
+    ] as const);
+  }
+
+  /** The lease member of one socket. Only the user id may contain "|": the scripts read it as all after the second "|". */
+  static leaseMember(instanceId: string, connectionId: string, userId: string): string {
+    return `${instanceId}|${connectionId}|${userId}`;
+  }
+
+  /** Registers a live socket; true when this made the user come online. */
+  async connect(member: string, userId: string): Promise<boolean> {
+    return (await this.scripts.connect(this.keys.all, [...this.channels, this.leaseMs, member, userId])) === 1;
+  }
+
+  /** Removes live sockets; returns how many users went offline. */
+  async disconnect(members: readonly string[]): Promise<number> {
+    let offline = 0;
+    for (let i = 0; i < members.length; i += SCRIPT_BATCH) {
+      offline += (await this.scripts.disconnect(this.keys.all, [...this.channels, ...members.slice(i, i + SCRIPT_BATCH)])) as number;
+    }
+    return offline;
+  }
+
+  /** Extends the leases of live sockets; returns the members whose lease was gone (swept). */
+  async refresh(members: readonly string[]): Promise<string[]> {
+    const missing: string[] = [];
+    for (let i = 0; i < members.length; i += SCRIPT_BATCH) {
+      const batch = members.slice(i, i + SCRIPT_BATCH);
+      missing.push(...((await this.scripts.refresh([this.keys.leases], [this.leaseMs, ...batch])) as string[]));
+    }
+    return missing;
+  }
+
+  /** Removes expired leases and heartbeats; returns how many users went offline. */
+  async sweep(): Promise<number> {
+    let offline = 0;
+    for (let run = 0; run < SWEEP_MAX_RUNS; run++) {
+      const [wentOffline, more] = (await this.scripts.sweep(this.keys.all, [...this.channels, SWEEP_BATCH])) as [number, number];
+      offline += wentOffline;
+      if (more === 0) break;
+    }
+    return offline;
+  }
+
+  /** Keeps a user online for one lease without a socket; `status` null keeps the current one. */
+  async heartbeat(userId: string, status: SettableStatus | null): Promise<PresenceRecord> {
+    const k = this.keys;
+    const [state, connections, now] = (await this.scripts.heartbeat(
+      [k.heartbeats, k.connections, k.online, k.status],
+      [...this.channels, this.leaseMs, userId, status ?? ""],
+    )) as [SettableStatus, number, number];
+    return { userId, status: state, online: true, connections, lastSeenAt: now };
+  }
+
+  /** The presence of the given users, in their order, in one round trip. */
+  async read(userIds: readonly string[]): Promise<PresenceRecord[]> {
+    if (userIds.length === 0) return [];
+    const k = this.keys;
+    const [now, ...rows] = (await this.scripts.read([k.online, k.connections, k.status, k.lastSeen], userIds)) as [
+      number,
+      ...(string | number)[],
+    ];
+    return userIds.map((userId, i) => {
+      const [online, status, connections, lastSeen] = rows.slice(i * 4, i * 4 + 4);
+      return online === 1
+        ? { userId, status: status as SettableStatus, online: true, connections: Number(connections), lastSeenAt: now }
+        : { userId, status: "OFFLINE", online: false, connections: 0, lastSeenAt: lastSeen === "" ? null : Number(lastSeen) };
+    });
+  }
+
+  /** A page of online users in user id order after `after` (a user id), with the exact count. */
+  async online(first: number, after: string | null): Promise<OnlinePage> {
+    const k = this.keys;
+    const [count, now, more, ...rows] = (await this.scripts.list([k.online, k.connections, k.status], [after ?? "", first])) as [
+      number,
+      number,
+      number,
+      ...(string | number)[],
+    ];
+    const users: PresenceRecord[] = [];
+    for (let i = 0; i < rows.length; i += 3) {
+      users.push({
+        userId: String(rows[i]),
+        status: rows[i + 1] as SettableStatus,
+        online: true,
+        connections: Number(rows[i + 2]),
+        lastSeenAt: now,
+      });
+    }
+    return { count, users, nextCursor: more === 1 && users.length > 0 ? users[users.length - 1].userId : null };
+  }
+}

@@ -1,0 +1,99 @@
+import { randomBytes } from "node:crypto";
+import type { Logger } from "pino";
+import type { ConnectionRegistry, LiveSocket } from "../../server/connections";
+import { PresenceStore } from "./presence.store";
+
+/**
+ * Mirrors this instance's authenticated sockets into presence: a socket that opens takes a
+ * lease, one that closes gives it back, and every `intervalMs` one batched call extends all
+ * leases of this instance and one sweep removes what expired anywhere (instances that died
+ * without a goodbye). On a graceful stop every remaining lease goes in one call, with the
+ * OFFLINE events that follow from it.
+ */
+export class PresenceTracker {
+  /** Random per instance: names this instance's leases, so a restart never adopts old ones. */
+  readonly instanceId = randomBytes(8).toString("hex");
+  /** Lease member and user by socket id, for the sockets whose lease this instance holds. */
+  private readonly leases = new Map<string, { member: string; userId: string }>();
+  /** The pending Redis call of each socket, so a close never overtakes its open. */
+  private readonly pending = new Map<string, Promise<unknown>>();
+  private timer?: NodeJS.Timeout;
+  private stopped = false;
+  /** The tick in progress, if any (ticks never overlap; stop waits for it). */
+  private ticking?: Promise<void>;
+
+  constructor(
+    private readonly store: PresenceStore,
+    private readonly registry: ConnectionRegistry,
+    private readonly intervalMs: number,
+    private readonly log: Logger,
+  ) {}
+
+  private readonly onOpen = (live: LiveSocket) => {
+    if (this.stopped) return;
+    const member = PresenceStore.leaseMember(this.instanceId, live.id, live.userId);
+    this.leases.set(live.id, { member, userId: live.userId });
+    this.track(live.id, () => this.store.connect(member, live.userId));
+  };
+
+  private readonly onClose = (live: LiveSocket) => {
+    const lease = this.leases.get(live.id);
+    // After stop the goodbye has removed every lease; a late close has nothing left to do.
+    if (this.stopped || lease === undefined) return;
+    this.leases.delete(live.id);
+    this.track(live.id, () => this.store.disconnect([lease.member]));
+  };
+
+  async start(): Promise<void> {
+    this.registry.on("open", this.onOpen);
+    this.registry.on("close", this.onClose);
+    this.timer = setInterval(() => {
+      this.ticking ??= this.tick().finally(() => (this.ticking = undefined));
+    }, this.intervalMs);
+    this.timer.unref();
+  }
+
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    clearInterval(this.timer);
+    this.registry.off("open", this.onOpen);
+    this.registry.off("close", this.onClose);
+    await Promise.allSettled([this.ticking, ...this.pending.values()]);
+    const members = [...this.leases.values()].map((l) => l.member);
+    this.leases.clear();
+    try {
+      await this.store.disconnect(members);
+    } catch (err) {
+      // The leases then expire and a surviving instance's sweep takes these users offline.
+      this.log.warn({ err, sockets: members.length }, "presence goodbye failed; leases will expire");
+    }
+  }
+
+  /** One batched refresh of this instance's leases, then one sweep of what expired anywhere. */
+  private async tick(): Promise<void> {
+    try {
+      const missing = new Set(await this.store.refresh([...this.leases.values()].map((l) => l.member)));
+      if (this.stopped) return; // the goodbye removes every lease; taking one again would race it
+      // A lease a sweep took while this instance was stalled: the socket is still open, so take it again.
+      for (const [socketId, { member, userId }] of this.leases) {
+        if (missing.has(member)) this.track(socketId, () => this.store.connect(member, userId));
+      }
+      await this.store.sweep();
+    } catch (err) {
+      this.log.warn({ err }, "presence refresh or sweep could not reach Redis");
+    }
+  }
+
+  /** Chains a Redis call after the socket's previous one; failures are logged, never thrown. */
+  private track(socketId: string, call: () => Promise<unknown>): void {
+    const previous = this.pending.get(socketId) ?? Promise.resolve();
+    const next = previous
+      .then(call)
+      .catch((err: unknown) => this.log.warn({ err }, "presence update could not reach Redis"))
+      .finally(() => {
+        if (this.pending.get(socketId) === next) this.pending.delete(socketId);
+      });
+    this.pending.set(socketId, next);
+  }
+}

@@ -1,0 +1,28 @@
+import { Topic } from "../../server/topics";
+
+/**
+ * Redis keys of the settings domain. Both hashes of a user carry the `{userId}` hash tag, so the
+ * update script touches them in one cluster slot. Settings have no TTL: they outlive sessions.
+ */
+export class SettingsKeys {
+  constructor(private readonly prefix: string) {}
+
+  /** hash: theme, language, timezone, notifications ("true"/"false"), version, updatedAt (ISO). */
+  settings(userId: string): string {
+    return `${this.prefix}user:{${userId}}:settings`;
+  }
+
+  /** hash: the user's extra entries, key -> value. */
+  extra(userId: string): string {
+    return `${this.prefix}user:{${userId}}:settings:extra`;
+  }
+
+  /**
+   * The pub/sub channel of the user's settingsChanged subscriptions. Must equal the channel
+   * AppPubSub uses for (Topic.SettingsChanged, userId): `<prefix><topic>:<id>`, because the
+   * update script publishes on it directly.
+   */
+  channel(userId: string): string {
+    return `${this.prefix}${Topic.SettingsChanged}:${userId}`;
+  }
+}

@@ -1,0 +1,53 @@
+import { Arg, Ctx, Mutation, Query, Resolver, Root, Subscription } from "type-graphql";
+import { badInput, conflict } from "../../errors/errors";
+import type { AppContext } from "../../server/context";
+import { Topic, type SettingsChangedPayload } from "../../server/topics";
+import { MAX_EXTRA_ENTRIES, validateSettingsUpdate } from "./settings.rules";
+import { fromPayload } from "./settings.store";
+import { Settings, SettingsInput } from "./settings.type";
+
+/**
+ * The caller's own settings. Changes are published by the store's update script itself (same
+ * atomic step as the write), so every socket of the user on any instance gets each version.
+ */
+@Resolver()
+export class SettingsResolver {
+  @Query(() => Settings, { description: "The caller's settings, defaults filled in." })
+  async settings(@Ctx() ctx: AppContext): Promise<Settings> {
+    const { userId } = await ctx.requireSession();
+    return Settings.from(await ctx.services.settings.get(userId));
+  }
+
+  @Mutation(() => Settings)
+  async updateSettings(@Arg("input", () => SettingsInput) input: SettingsInput, @Ctx() ctx: AppContext): Promise<Settings> {
+    const { userId } = await ctx.requireSession();
+    const change = validateSettingsUpdate(input);
+    const result = await ctx.services.settings.update(userId, change);
+    if (result.ok) return Settings.from(result.settings);
+    if (result.reason === "conflict") {
+      throw conflict(`expectedVersion ${change.expectedVersion} is not the stored version ${result.storedVersion}`, {
+        version: result.storedVersion,
+      });
+    }
+    throw badInput(`extra would hold ${result.entriesAfter} entries; at most ${MAX_EXTRA_ENTRIES} are allowed`, "extra");
+  }
+
+  @Mutation(() => Settings)
+  async resetSettings(@Ctx() ctx: AppContext): Promise<Settings> {
+    const { userId } = await ctx.requireSession();
+    return Settings.from(await ctx.services.settings.reset(userId));
+  }
+
+  @Subscription(() => Settings, {
+    description: "The caller's settings after every change, from any device.",
+    subscribe: async ({ context }) => {
+      const ctx = context as AppContext;
+      // Resolve the caller first: an anonymous socket gets UNAUTHENTICATED, never a shared channel.
+      const { userId } = await ctx.requireSession();
+      return ctx.services.pubSub.subscribe(Topic.SettingsChanged, userId);
+    },
+  })
+  settingsChanged(@Root() payload: SettingsChangedPayload): Settings {
+    return Settings.from(fromPayload(payload));
+  }
+}
