@@ -31,7 +31,8 @@ export class PresenceResolver {
     @Ctx() ctx: AppContext,
   ): Promise<OnlineUsers> {
     await ctx.requireSession();
-    if (!Number.isInteger(first) || first < 1 || first > MAX_PAGE) throw badInput(`first must be from 1 to ${MAX_PAGE}`, "first");
+    // first: 0 is the cheap way to ask only for the count.
+    if (!Number.isInteger(first) || first < 0 || first > MAX_PAGE) throw badInput(`first must be from 0 to ${MAX_PAGE}`, "first");
     // The cursor is the last user id of the previous page.
     if (after != null) validateUserId(after, "after");
     return OnlineUsers.from(await ctx.services.presence.online(first, after ?? null));
