@@ -13,10 +13,10 @@ cd "$(dirname "$0")/.."
 BENCH_DIR="${BENCH_DIR:-../shared/bench}"
 [[ -x "$BENCH_DIR/compare.sh" ]] || { echo "bench: $BENCH_DIR/compare.sh not found (set BENCH_DIR)" >&2; exit 1; }
 [[ -f dist/main.js ]] || npm run --silent build
-read -r -a PEERS <<<"${BENCH_PEERS:-apollo-naive yoga mercurius}"
+read -r -a PEERS <<<"${BENCH_PEERS-apollo-naive yoga mercurius}"
 # compare.sh starts targets with NODE_ENV=production; the harness logs in with dev auth, which
 # production refuses unless ALLOW_DEV_AUTH=true says this is a load test.
-SERVICE='sessionhub=project:AUTH_MODE=dev ALLOW_DEV_AUTH=true LOG_LEVEL=warn exec node dist/main.js'
+SERVICE='sessionhub=project:env AUTH_MODE=dev ALLOW_DEV_AUTH=true LOG_LEVEL=warn node dist/main.js'
 OPTIONS=() HARNESS=()
 while (($#)); do
   if [[ "$1" == "--" ]]; then shift; HARNESS=(-- "$@"); break; fi

@@ -51,7 +51,7 @@ export async function startApp(config: Config, log: Logger = createLogger(config
 
 async function startWithRedis(config: Config, log: Logger, embedded: EmbeddedRedis | undefined): Promise<App> {
   const redisUrl = config.redisUrl ?? embedded!.url;
-  const redis = await connectRedis({ url: redisUrl, commandTimeoutMs: config.redisCommandTimeoutMs });
+  const redis = await connectRedis({ url: redisUrl, cluster: config.redisCluster, commandTimeoutMs: config.redisCommandTimeoutMs });
   const pubSub = createPubSub(redis, config.keyPrefix);
   const connections = new ConnectionRegistry();
   const sessions = new SessionStore(redis.command, config.keyPrefix, {
@@ -95,7 +95,7 @@ async function startWithRedis(config: Config, log: Logger, embedded: EmbeddedRed
   });
   const { port } = httpServer.address() as AddressInfo;
   const url = `http://${config.host.includes(":") ? `[${config.host}]` : config.host}:${port}/graphql`;
-  log.info({ url, authMode: config.authMode, redis: embedded ? "embedded" : "external" }, "sessionhub listening");
+  log.info({ url, authMode: config.authMode, redis: embedded ? "embedded" : config.redisCluster ? "cluster" : "external" }, "sessionhub listening");
 
   let stopping: Promise<void> | undefined;
   const stop = () =>

@@ -12,8 +12,10 @@ export interface Config {
   port: number;
   /** Interface to listen on. @default "127.0.0.1" (dev auth has no proof, so stay local unless told) */
   host: string;
-  /** Redis to use; when unset, an embedded redis-server is started with data in dataDir. */
+  /** Redis to use; when unset, an embedded redis-server is started with data in dataDir. In cluster mode, comma-separated seed node URLs. */
   redisUrl?: string;
+  /** Connect to a Redis Cluster (REDIS_URL names seed nodes) instead of one Redis. @default false */
+  redisCluster: boolean;
   /** Where the embedded redis-server keeps its AOF. @default "./data" */
   dataDir: string;
   /** Prefix of every Redis key and channel, so several deployments (or tests) share one Redis. @default "sh:" */
@@ -98,6 +100,7 @@ export function loadConfig(env: Env = process.env): Config {
     port: integer("PORT", get("PORT") ?? "4000", 0, 65535),
     host: get("HOST") ?? "127.0.0.1",
     redisUrl: get("REDIS_URL"),
+    redisCluster: oneOf("REDIS_CLUSTER", get("REDIS_CLUSTER") ?? "false", ["true", "false"] as const) === "true",
     dataDir: get("DATA_DIR") ?? "./data",
     keyPrefix: get("KEY_PREFIX") ?? "sh:",
     redisCommandTimeoutMs: duration("REDIS_COMMAND_TIMEOUT", "2s"),
@@ -121,7 +124,16 @@ export function loadConfig(env: Env = process.env): Config {
   if (!/^[A-Za-z0-9_:.-]*$/.test(config.keyPrefix)) {
     throw new ConfigError(`KEY_PREFIX: expected letters, digits and _ : . - only; got '${config.keyPrefix}'`);
   }
-  if (config.redisUrl && !/^(redis|rediss|unix):\/\//.test(config.redisUrl)) {
+  if (config.redisCluster) {
+    if (!config.redisUrl) {
+      throw new ConfigError("REDIS_CLUSTER: cluster mode needs REDIS_URL (seed node URLs, comma-separated); the embedded redis-server is one node");
+    }
+    if (!config.redisUrl.split(",").every((u) => /^rediss?:\/\/[^/,\s]+\/?$/.test(u.trim()))) {
+      throw new ConfigError("REDIS_URL: with REDIS_CLUSTER=true, expected comma-separated redis:// or rediss:// URLs of seed nodes (no database number)");
+    }
+  } else if (config.redisUrl?.includes(",")) {
+    throw new ConfigError("REDIS_URL: a list of URLs names Redis Cluster seed nodes; set REDIS_CLUSTER=true");
+  } else if (config.redisUrl && !/^(redis|rediss|unix):\/\//.test(config.redisUrl)) {
     throw new ConfigError("REDIS_URL: expected a redis://, rediss:// or unix:// URL");
   }
   if (authMode === "dev" && nodeEnv === "production" && get("ALLOW_DEV_AUTH") !== "true") {

@@ -1,4 +1,10 @@
-import { Redis, type RedisOptions } from "ioredis";
+import { Cluster, Redis, type RedisOptions } from "ioredis";
+
+/**
+ * A command connection: one Redis, or a Redis Cluster (ioredis routes each command by its key's
+ * slot). Both have the same commands, pipelines, MULTI and defineCommand.
+ */
+export type RedisClient = Redis | Cluster;
 
 /**
  * The three connections of one service instance. `command` runs every store's commands and
@@ -6,16 +12,22 @@ import { Redis, type RedisOptions } from "ioredis";
  * nothing else and a slow publish must not queue behind commands.
  */
 export interface RedisConnections {
-  command: Redis;
-  publisher: Redis;
-  subscriber: Redis;
+  command: RedisClient;
+  publisher: RedisClient;
+  subscriber: RedisClient;
 }
 
 export interface RedisConnectOptions {
+  /** One URL; in cluster mode a comma-separated list of seed node URLs (any reachable one is enough). */
   url: string;
+  /** Connect to a Redis Cluster instead of one Redis. */
+  cluster: boolean;
   /** A command not answered within this fails (the resolver then reports SERVICE_UNAVAILABLE). */
   commandTimeoutMs: number;
 }
+
+/** Reconnect delay: quick at first, then every 2 s, forever (the service waits for Redis to return). */
+const reconnectDelay = (attempt: number) => Math.min(100 * attempt, 2000);
 
 function clientOptions(name: string, commandTimeoutMs?: number): RedisOptions {
   return {
@@ -25,15 +37,43 @@ function clientOptions(name: string, commandTimeoutMs?: number): RedisOptions {
     // Fail a command after one reconnect attempt instead of queueing it for long: clients get
     // SERVICE_UNAVAILABLE quickly; the connection itself keeps retrying in the background.
     maxRetriesPerRequest: 1,
-    retryStrategy: (attempt) => Math.min(100 * attempt, 2000),
+    retryStrategy: reconnectDelay,
   };
 }
 
+/** The seed nodes of a cluster URL list, and what every node connection needs (auth, TLS). */
+function clusterSeeds(urls: string): { nodes: { host: string; port: number }[]; nodeOptions: RedisOptions } {
+  const parsed = urls.split(",").map((u) => new URL(u.trim()));
+  const first = parsed[0];
+  return {
+    nodes: parsed.map((u) => ({ host: u.hostname, port: Number(u.port || 6379) })),
+    // Nodes found through CLUSTER SLOTS are not in the list, so credentials and TLS of the first
+    // seed apply to every node.
+    nodeOptions: {
+      username: first.username ? decodeURIComponent(first.username) : undefined,
+      password: first.password ? decodeURIComponent(first.password) : undefined,
+      tls: first.protocol === "rediss:" ? {} : undefined,
+    },
+  };
+}
+
+function createClient(options: RedisConnectOptions, redisOptions: RedisOptions): RedisClient {
+  if (!options.cluster) return new Redis(options.url, redisOptions);
+  const { nodes, nodeOptions } = clusterSeeds(options.url);
+  return new Cluster(nodes, {
+    lazyConnect: true,
+    // Per node; ioredis keeps node connections from reconnecting on their own (the Cluster
+    // refreshes its slot map instead), so the Cluster gets the reconnect delay.
+    redisOptions: { ...redisOptions, ...nodeOptions },
+    clusterRetryStrategy: reconnectDelay,
+  });
+}
+
 export async function connectRedis(options: RedisConnectOptions): Promise<RedisConnections> {
-  const command = new Redis(options.url, clientOptions("command", options.commandTimeoutMs));
-  const publisher = new Redis(options.url, clientOptions("publisher", options.commandTimeoutMs));
+  const command = createClient(options, clientOptions("command", options.commandTimeoutMs));
+  const publisher = createClient(options, clientOptions("publisher", options.commandTimeoutMs));
   // The subscriber must never time out: a subscription waits for messages indefinitely.
-  const subscriber = new Redis(options.url, { ...clientOptions("subscriber"), maxRetriesPerRequest: null });
+  const subscriber = createClient(options, { ...clientOptions("subscriber"), maxRetriesPerRequest: null });
   const all = [command, publisher, subscriber];
   // ioredis emits 'error' on every failed reconnect; without a listener Node would crash.
   for (const client of all) client.on("error", () => undefined);
@@ -48,6 +88,6 @@ export async function connectRedis(options: RedisConnectOptions): Promise<RedisC
 
 export async function quitRedis(connections: RedisConnections): Promise<void> {
   await Promise.all(
-    Object.values(connections).map((c: Redis) => c.quit().catch(() => c.disconnect())),
+    Object.values(connections).map((c: RedisClient) => c.quit().catch(() => c.disconnect())),
   );
 }

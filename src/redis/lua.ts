@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import path from "node:path";
-import type { Redis } from "ioredis";
+import type { RedisClient } from "./connections";
 
 export type ScriptArg = string | number;
 /** Runs one Lua script atomically (EVALSHA, falling back to EVAL once per connection). */
@@ -12,7 +12,7 @@ export type Script = (keys: readonly string[], args: readonly ScriptArg[]) => Pr
  * so the header cannot drift from what the script is called with.
  */
 export function defineScripts<Name extends string>(
-  redis: Redis,
+  redis: RedisClient,
   dir: string,
   names: readonly Name[],
 ): Record<Name, Script> {

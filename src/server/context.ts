@@ -1,4 +1,3 @@
-import type { Redis } from "ioredis";
 import type { Logger } from "pino";
 import type { Config } from "../config/config";
 import { unauthenticated } from "../errors/errors";
@@ -9,6 +8,7 @@ import type { SessionRecord, SessionStore } from "../modules/sessions/session.st
 import type { SessionWatcher } from "../modules/sessions/session.watcher";
 import type { SettingsStore } from "../modules/settings/settings.store";
 import type { IdentityVerifier } from "../modules/sessions/identity";
+import type { RedisClient } from "../redis/connections";
 import type { AppPubSub } from "../redis/pubsub";
 import { assertAdmin } from "./auth";
 import type { ConnectionRegistry } from "./connections";
@@ -18,7 +18,7 @@ export interface Services {
   config: Config;
   log: Logger;
   /** The command connection (stores own their keys; this one is for health checks). */
-  redis: Redis;
+  redis: RedisClient;
   pubSub: AppPubSub;
   connections: ConnectionRegistry;
   verifyIdentity: IdentityVerifier;

@@ -18,6 +18,7 @@ describe("configuration", () => {
       port: 4000,
       host: "127.0.0.1",
       redisUrl: undefined,
+      redisCluster: false,
       dataDir: "./data",
       keyPrefix: "sh:",
       redisCommandTimeoutMs: 2000,
@@ -43,12 +44,21 @@ describe("configuration", () => {
     ["a zero duration", { REDIS_COMMAND_TIMEOUT: "0s" }, /^REDIS_COMMAND_TIMEOUT: /],
     ["a port above 65535", { PORT: "70000" }, /^PORT: expected an integer from 0 to 65535/],
     ["a REDIS_URL that is not redis://", { REDIS_URL: "http://localhost" }, /^REDIS_URL: /],
+    ["REDIS_CLUSTER other than true or false", { REDIS_CLUSTER: "yes", REDIS_URL: "redis://a:1" }, /^REDIS_CLUSTER: /],
+    ["REDIS_CLUSTER=true without REDIS_URL", { REDIS_CLUSTER: "true" }, /^REDIS_CLUSTER: /],
+    ["a cluster seed that is not redis://", { REDIS_CLUSTER: "true", REDIS_URL: "redis://a:1,unix:///tmp/r.sock" }, /^REDIS_URL: /],
+    ["a list of REDIS_URLs without REDIS_CLUSTER", { REDIS_URL: "redis://a:1,redis://b:2" }, /^REDIS_URL: .*REDIS_CLUSTER=true/],
     ["a KEY_PREFIX with braces", { KEY_PREFIX: "{x}" }, /^KEY_PREFIX: /],
     ["an ADMIN_API_KEY under 16 characters", { ADMIN_API_KEY: "short" }, /^ADMIN_API_KEY: /],
     ["an unknown LOG_LEVEL", { LOG_LEVEL: "loud" }, /^LOG_LEVEL: /],
   ])("%s is refused", (_name, env, message) => {
     expect(() => loadConfig(env)).toThrow(ConfigError);
     expect(() => loadConfig(env)).toThrow(message);
+  });
+
+  it("REDIS_CLUSTER=true takes comma-separated seed node URLs in REDIS_URL", () => {
+    const config = loadConfig({ REDIS_CLUSTER: "true", REDIS_URL: "redis://10.0.0.1:6379, rediss://u:p@10.0.0.2:6380/" });
+    expect(config).toMatchObject({ redisCluster: true, redisUrl: "redis://10.0.0.1:6379, rediss://u:p@10.0.0.2:6380/" });
   });
 
   it("dev auth with NODE_ENV=production is allowed only with the ALLOW_DEV_AUTH=true escape hatch (load tests)", () => {

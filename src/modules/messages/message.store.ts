@@ -1,5 +1,5 @@
 import path from "node:path";
-import type { Redis } from "ioredis";
+import type { RedisClient } from "../../redis/connections";
 import { defineScripts } from "../../redis/lua";
 import type { MessageReceivedPayload } from "../../server/topics";
 import { MessageKeys } from "./message.keys";
@@ -46,7 +46,7 @@ export class MessageStore {
   private readonly scripts;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     prefix: string,
     private readonly policy: InboxPolicy,
     private readonly now: () => number = Date.now,

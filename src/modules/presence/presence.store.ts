@@ -1,5 +1,5 @@
 import path from "node:path";
-import type { Redis } from "ioredis";
+import type { RedisClient } from "../../redis/connections";
 import { defineScripts } from "../../redis/lua";
 import { presenceChannels, PresenceKeys } from "./presence.keys";
 
@@ -44,7 +44,7 @@ export class PresenceStore {
 
   /** `leaseMs` is PRESENCE_TTL: how long a socket lease or a heartbeat keeps a user online. */
   constructor(
-    redis: Redis,
+    redis: RedisClient,
     prefix: string,
     topic: string,
     private readonly leaseMs: number,

@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from "node:crypto";
 import path from "node:path";
-import type { Redis } from "ioredis";
+import type { RedisClient } from "../../redis/connections";
 import { defineScripts } from "../../redis/lua";
 import { SessionKeys } from "./session.keys";
 
@@ -49,7 +49,7 @@ export class SessionStore {
   private readonly tokenCache = new Map<string, { userId: string; sessionId: string }>();
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     prefix: string,
     private readonly policy: SessionPolicy,
     private readonly now: () => number = Date.now,
@@ -147,13 +147,10 @@ export class SessionStore {
       tokenKeys.push(this.keys.token(flat[i + 1]));
       this.tokenCache.delete(flat[i + 1]);
     }
-    // Token keys are in other slots, so one UNLINK each; the session hash is already gone,
+    // Token keys are in other slots, so one UNLINK each, sent together but not as one pipeline
+    // (a cluster client refuses a pipeline across slots). The session hash is already gone,
     // which alone makes the token useless, so this is tidying, not the revocation itself.
-    if (tokenKeys.length > 0) {
-      const pipeline = this.redis.pipeline();
-      tokenKeys.forEach((key) => pipeline.unlink(key));
-      await pipeline.exec();
-    }
+    await Promise.all(tokenKeys.map((key) => this.redis.unlink(key)));
     return ended;
   }
 }

@@ -1,5 +1,5 @@
 import path from "node:path";
-import type { Redis } from "ioredis";
+import type { RedisClient } from "../../redis/connections";
 import { defineScripts } from "../../redis/lua";
 import type { SettingsChangedPayload } from "../../server/topics";
 import { SettingsKeys } from "./settings.keys";
@@ -27,7 +27,7 @@ export class SettingsStore {
   private readonly scripts;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     prefix: string,
     private readonly now: () => number = Date.now,
   ) {

@@ -3,7 +3,8 @@
 -- passed or its hash is gone (revoked).
 -- KEYS[1] session index  <prefix>user:{<userId>}:sessions
 -- ARGV[1] now (ms)
--- ARGV[2] session hash key prefix <prefix>user:{<userId>}:session: (same hash tag, so same slot)
+-- ARGV[2] session hash key prefix <prefix>user:{<userId>}:session: (same hash tag, so same slot:
+--         Redis Cluster lets a script reach undeclared keys of its own slot; cluster.test.ts runs it)
 -- Returns one flat field/value list per live session.
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
 local ids = redis.call('ZRANGE', KEYS[1], 0, -1)

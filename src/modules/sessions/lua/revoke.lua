@@ -1,6 +1,7 @@
 -- Ends sessions of one user: one by id, all but one, or all.
 -- KEYS[1] session index  <prefix>user:{<userId>}:sessions
--- ARGV[1] session hash key prefix <prefix>user:{<userId>}:session: (same hash tag, so same slot)
+-- ARGV[1] session hash key prefix <prefix>user:{<userId>}:session: (same hash tag, so same slot:
+--         Redis Cluster lets a script reach undeclared keys of its own slot; cluster.test.ts runs it)
 -- ARGV[2] mode: 'one' (ARGV[3] is the session to end), 'others' (ARGV[3] is the one to keep), 'all'
 -- ARGV[3] session id (modes 'one' and 'others')
 -- Returns a flat list: sessionId, tokenHash, ... of the sessions it ended (the caller then drops

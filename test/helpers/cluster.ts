@@ -1,0 +1,122 @@
+import { execFile, spawn, type ChildProcess } from "node:child_process";
+import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { promisify } from "node:util";
+import { Cluster, Redis } from "ioredis";
+import { freePort } from "../../src/redis/embedded";
+import { waitFor } from "./client";
+
+const run = promisify(execFile);
+
+/** A private Redis Cluster for tests: masters only, on free ports, data in a temp directory. */
+export interface TestCluster {
+  /** Seed node URLs, comma-separated: what REDIS_URL takes in cluster mode. */
+  urls: string;
+  ports: number[];
+  /** A cluster client; closed by stop(). */
+  client(): Cluster;
+  /** A plain client of one node (for CLUSTER and per-node checks); closed by stop(). */
+  node(port: number): Redis;
+  /** The port of the master that serves a key's slot. */
+  nodeOf(key: string): Promise<number>;
+  /** Stops every node and removes the data directory. */
+  stop(): Promise<void>;
+}
+
+export async function startTestCluster(masters = 3): Promise<TestCluster> {
+  const dir = mkdtempSync(path.join(os.tmpdir(), "sessionhub-test-cluster-"));
+  const ports: number[] = [];
+  const children: ChildProcess[] = [];
+  const clients: (Redis | Cluster)[] = [];
+
+  const stop = async () => {
+    clients.forEach((c) => c.disconnect());
+    await Promise.all(children.map(stopChild));
+    rmSync(dir, { recursive: true, force: true });
+  };
+  try {
+    for (let i = 0; i < masters; i++) {
+      const port = await freePort();
+      ports.push(port);
+      children.push(await startNode(port, path.join(dir, String(port))));
+    }
+    await run("redis-cli", [
+      "--cluster", "create", ...ports.map((p) => `127.0.0.1:${p}`), "--cluster-replicas", "0", "--cluster-yes",
+    ]);
+    const probes = ports.map((port) => plainClient(port));
+    clients.push(...probes);
+    // Every node must agree the cluster is up (slots assigned and gossip converged), not only one.
+    await waitFor(async () => {
+      const infos = await Promise.all(probes.map((c) => c.cluster("INFO") as Promise<string>));
+      return infos.every((info) => info.includes("cluster_state:ok"));
+    }, 15_000);
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+
+  const node = (port: number) => {
+    const client = plainClient(port);
+    clients.push(client);
+    return client;
+  };
+  return {
+    urls: ports.map((p) => `redis://127.0.0.1:${p}`).join(","),
+    ports,
+    client() {
+      const client = new Cluster(ports.map((port) => ({ host: "127.0.0.1", port })));
+      client.on("error", () => undefined);
+      clients.push(client);
+      return client;
+    },
+    node,
+    async nodeOf(key: string) {
+      const probe = clients[0] as Redis;
+      const slot = (await probe.cluster("KEYSLOT", key)) as number;
+      const ranges = await probe.cluster("SLOTS");
+      const [, , master] = ranges.find(([from, to]) => slot >= from && slot <= to) ?? [];
+      if (!master) throw new Error(`no node serves slot ${slot}`);
+      return master[1];
+    },
+    stop,
+  };
+}
+
+function plainClient(port: number): Redis {
+  const client = new Redis({ port, host: "127.0.0.1", maxRetriesPerRequest: 1 });
+  client.on("error", () => undefined);
+  return client;
+}
+
+async function startNode(port: number, dir: string): Promise<ChildProcess> {
+  mkdirSync(dir, { recursive: true });
+  const child = spawn(
+    "redis-server",
+    [
+      "--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+      "--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf", "--cluster-node-timeout", "5000",
+      "--dir", dir,
+    ],
+    { stdio: ["ignore", "pipe", "pipe"] },
+  );
+  await new Promise<void>((resolve, reject) => {
+    let out = "";
+    const onData = (chunk: Buffer) => {
+      out += chunk.toString();
+      if (out.includes("Ready to accept connections")) resolve();
+    };
+    child.stdout!.on("data", onData);
+    child.stderr!.on("data", onData);
+    child.once("exit", (code) => reject(new Error(`redis-server exited (${code}): ${out.slice(-500)}`)));
+  });
+  return child;
+}
+
+function stopChild(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    child.once("exit", () => resolve());
+    child.kill("SIGTERM");
+  });
+}
