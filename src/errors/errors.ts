@@ -37,7 +37,7 @@ export const conflict = (message: string, extensions: Record<string, unknown> = 
 export function isRedisUnavailable(err: unknown): boolean {
   if (!(err instanceof Error)) return false;
   if (err.name === "MaxRetriesPerRequestError" || err.name === "ClusterAllFailedError") return true;
-  return /Command timed out|Connection is closed|Stream isn't writeable|ECONNREFUSED|ECONNRESET|EPIPE|ETIMEDOUT|CLUSTERDOWN|LOADING|TRYAGAIN|Failed to refresh slots cache|None of startup nodes is available/.test(
+  return /Command timed out|Connection is closed|Stream isn't writeable|ECONNREFUSED|ECONNRESET|EPIPE|ETIMEDOUT|CLUSTERDOWN|LOADING|TRYAGAIN|Failed to refresh slots cache|None of startup nodes is available|Cluster isn't ready|enableOfflineQueue/.test(
     err.message,
   );
 }

@@ -7,7 +7,7 @@ export type ScriptArg = string | number;
 export type Script = (keys: readonly string[], args: readonly ScriptArg[]) => Promise<unknown>;
 
 /**
- * Registers the `<dir>/<name>.lua` scripts on a connection with ioredis `defineCommand`.
+ * Registers the `<module>/lua/<name>.lua` scripts on a connection with ioredis `defineCommand`.
  * The number of keys is read from the file's header: every `-- KEYS[n]` line documents one key,
  * so the header cannot drift from what the script is called with.
  */
@@ -20,7 +20,9 @@ export function defineScripts<Name extends string>(
   for (const name of names) {
     const lua = readFileSync(path.join(dir, `${name}.lua`), "utf8");
     const numberOfKeys = new Set(lua.match(/^--\s*KEYS\[\d+\]/gm) ?? []).size;
-    const command = `sh_${path.basename(dir)}_${name}`;
+    // Named by module and script (`sh_sessions_list`): ioredis looks custom commands up by name
+    // (auto-pipelining does), so two modules' `list.lua` must not share one.
+    const command = `sh_${path.basename(path.dirname(dir))}_${name}`;
     redis.defineCommand(command, { numberOfKeys, lua });
     const run = (redis as unknown as Record<string, (...a: ScriptArg[]) => Promise<unknown>>)[command].bind(redis);
     scripts[name] = (keys, args) => {
