@@ -1,6 +1,6 @@
-import { Repeater, SlidingBuffer } from "@graphql-yoga/subscription";
 import { RedisPubSub } from "graphql-redis-subscriptions";
 import type { PubSub } from "type-graphql";
+import { BoundedQueue } from "./bounded-queue";
 import type { RedisConnections } from "./connections";
 
 /** Events a slow subscriber may fall behind by before the oldest are dropped (never unbounded). */
@@ -15,6 +15,8 @@ export interface AppPubSub extends PubSub {
   /** `id` narrows the channel to one user (or other key); undefined publishes to the bare topic. */
   publish(topic: string, id: string | undefined, payload: unknown): Promise<void>;
   subscribe(topic: string, id?: unknown): AsyncIterable<unknown>;
+  /** One subscription over several ids of a topic (one Redis channel each: routing, not filtering). */
+  subscribeMany(topic: string, ids: readonly string[]): AsyncIterable<unknown>;
   /** A callback subscription for the service's own use (not a GraphQL subscription). */
   listen(topic: string, id: string | undefined, onMessage: (payload: unknown) => void): Promise<() => void>;
 }
@@ -30,17 +32,30 @@ export function createPubSub(connections: RedisConnections, prefix: string): App
     const subId = await redisPubSub.subscribe(channel(topic, id), onMessage);
     return () => redisPubSub.unsubscribe(subId);
   };
+  /** Iterates the events of the channels; Redis unsubscribes when the consumer stops. */
+  const subscribeMany = (topic: string, ids: readonly (string | undefined)[]) => {
+    let unlisten: (() => void)[] | undefined;
+    let stopped = false;
+    const queue = new BoundedQueue<unknown>(SUBSCRIBER_BUFFER, () => {
+      stopped = true;
+      unlisten?.forEach((stop) => stop());
+    });
+    void Promise.allSettled(ids.map((id) => listen(topic, id, (payload) => queue.push(payload)))).then((results) => {
+      const stops = results.flatMap((r) => (r.status === "fulfilled" ? [r.value] : []));
+      const failed = results.find((r): r is PromiseRejectedResult => r.status === "rejected");
+      unlisten = stops;
+      if (stopped || failed) stops.forEach((stop) => stop());
+      if (failed) queue.fail(failed.reason);
+    });
+    return queue;
+  };
   return {
     async publish(topic: string, ...args: unknown[]) {
       const [id, payload] = args.length >= 2 ? args : [undefined, args[0]];
       await redisPubSub.publish(channel(topic, id), payload);
     },
-    subscribe: (topic, id) =>
-      new Repeater<unknown>(async (push, stop) => {
-        const unlisten = await listen(topic, id == null ? undefined : String(id), (p) => void push(p));
-        await stop;
-        unlisten();
-      }, new SlidingBuffer(SUBSCRIBER_BUFFER)),
+    subscribe: (topic, id) => subscribeMany(topic, [id == null ? undefined : String(id)]),
+    subscribeMany: (topic, ids) => subscribeMany(topic, ids),
     listen,
   };
 }

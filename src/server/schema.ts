@@ -5,7 +5,11 @@ import { resolvers } from "../modules";
 import type { AppPubSub } from "../redis/pubsub";
 import { DateTimeScalar } from "./scalars";
 
-/** Builds the executable schema; `pubSub` serves the `topics` subscriptions. */
+/**
+ * Builds the executable schema; `pubSub` serves the `topics` subscriptions.
+ * Every @ObjectType sets `simpleResolvers: true`: we use no type-graphql middlewares, and
+ * without it each field of each result (every subscription event too) runs a wrapper resolver.
+ */
 export function createSchema(pubSub: AppPubSub): Promise<GraphQLSchema> {
   return buildSchema({
     resolvers,

@@ -4,9 +4,9 @@ import type { App } from "../../src/app";
 import { inboxFeed } from "../../src/modules/messages/message.feed";
 import type { MessageRecord } from "../../src/modules/messages/message.store";
 import { Topic, type MessageReceivedPayload } from "../../src/server/topics";
-import { startTestApp } from "../helpers/app";
+import { startTestApp, startTwoInstances, type TwoInstances } from "../helpers/app";
 import { collect, errorCode, gql, login, openSocket, waitFor, type TestSocket } from "../helpers/client";
-import { startTestRedis, type TestRedis } from "../helpers/redis";
+import type { TestRedis } from "../helpers/redis";
 
 const FIELDS = "id from fromUsername to body sentAt clientMessageId";
 const SEND = `mutation ($to: ID!, $body: String!, $cmid: String) { sendMessage(to: $to, body: $body, clientMessageId: $cmid) { ${FIELDS} } }`;
@@ -35,21 +35,16 @@ describe("messages", () => {
   const prefix = "messages-test:";
   const sockets: TestSocket[] = [];
 
+  let service: TwoInstances;
+
   beforeAll(async () => {
-    redis = await startTestRedis();
+    ({ redis, a, b } = service = await startTwoInstances(prefix));
     client = redis.client();
-    // Two instances sharing one Redis and one key prefix: one service.
-    a = await startTestApp({ REDIS_URL: redis.url, KEY_PREFIX: prefix });
-    b = await startTestApp({ REDIS_URL: redis.url, KEY_PREFIX: prefix });
   });
   afterEach(async () => {
     await Promise.all(sockets.splice(0).map((s) => s.dispose()));
   });
-  afterAll(async () => {
-    await a?.stop();
-    await b?.stop();
-    await redis?.close();
-  });
+  afterAll(() => service?.stop());
 
   const send = (url: string, token: string, to: string, body: string, cmid?: string) =>
     gql<{ sendMessage: MessageView }>(url, SEND, { to, body, cmid }, { token });

@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import type { App } from "../../src/app";
-import { ADMIN_KEY, startTestApp } from "../helpers/app";
+import { ADMIN_KEY, startTwoInstances, type TwoInstances } from "../helpers/app";
 import {
   LoginDocument,
   LogoutDocument,
@@ -13,7 +13,7 @@ import {
   UserSessionsDocument,
 } from "../generated/graphql";
 import { errorCode, gqlDoc, login, openSocket } from "../helpers/client";
-import { startTestRedis, type TestRedis } from "../helpers/redis";
+import type { TestRedis } from "../helpers/redis";
 
 describe("sessions", () => {
   let redis: TestRedis;
@@ -21,17 +21,12 @@ describe("sessions", () => {
   let b: App;
   const prefix = "sess-test:";
 
+  let service: TwoInstances;
+
   beforeAll(async () => {
-    redis = await startTestRedis();
-    // Two instances sharing one Redis and one key prefix: one service.
-    a = await startTestApp({ REDIS_URL: redis.url, KEY_PREFIX: prefix });
-    b = await startTestApp({ REDIS_URL: redis.url, KEY_PREFIX: prefix });
+    ({ redis, a, b } = service = await startTwoInstances(prefix));
   });
-  afterAll(async () => {
-    await a?.stop();
-    await b?.stop();
-    await redis?.close();
-  });
+  afterAll(() => service?.stop());
 
   it("login returns a 256-bit token and a session; me reads it back", async () => {
     const res = await gqlDoc(a.url, LoginDocument, { input: { userId: "alice", username: "Alice" } }, { headers: { "user-agent": "jest-agent/1.0" } });

@@ -1,8 +1,8 @@
 import type { Redis } from "ioredis";
 import type { App } from "../../src/app";
-import { startTestApp } from "../helpers/app";
+import { startTwoInstances, type TwoInstances } from "../helpers/app";
 import { collect, errorCode, gql, login, openSocket, waitFor, type TestSocket } from "../helpers/client";
-import { startTestRedis, type TestRedis } from "../helpers/redis";
+import type { TestRedis } from "../helpers/redis";
 
 const FIELDS = "theme language timezone notifications extra { key value } version updatedAt";
 
@@ -26,21 +26,16 @@ describe("settings", () => {
   const prefix = "settings-test:";
   const sockets: TestSocket[] = [];
 
+  let service: TwoInstances;
+
   beforeAll(async () => {
-    redis = await startTestRedis();
+    ({ redis, a, b } = service = await startTwoInstances(prefix));
     client = redis.client();
-    // Two instances sharing one Redis and one key prefix: one service.
-    a = await startTestApp({ REDIS_URL: redis.url, KEY_PREFIX: prefix });
-    b = await startTestApp({ REDIS_URL: redis.url, KEY_PREFIX: prefix });
   });
   afterEach(async () => {
     await Promise.all(sockets.splice(0).map((s) => s.dispose()));
   });
-  afterAll(async () => {
-    await a?.stop();
-    await b?.stop();
-    await redis?.close();
-  });
+  afterAll(() => service?.stop());
 
   const read = async (url: string, token: string) => {
     const res = await gql<{ settings: SettingsView }>(url, `{ settings { ${FIELDS} } }`, {}, { token });

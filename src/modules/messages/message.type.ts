@@ -1,7 +1,7 @@
 import { Field, ID, ObjectType } from "type-graphql";
 import type { MessageRecord } from "./message.store";
 
-@ObjectType()
+@ObjectType({ simpleResolvers: true })
 export class Message {
   @Field(() => ID, { description: "Unique, increasing per recipient; usable as a cursor." })
   id!: string;
@@ -29,7 +29,7 @@ export class Message {
   }
 }
 
-@ObjectType()
+@ObjectType({ simpleResolvers: true })
 export class MessagePage {
   @Field(() => [Message])
   items!: Message[];

@@ -1,4 +1,3 @@
-import { Repeater, SlidingBuffer } from "@graphql-yoga/subscription";
 import { Arg, Ctx, ID, Int, Mutation, Query, Resolver, Root, Subscription } from "type-graphql";
 import { badInput } from "../../errors/errors";
 import type { AppContext } from "../../server/context";
@@ -10,8 +9,6 @@ import { OnlineUsers, Presence, PresenceEvent, PresenceStatus } from "./presence
 const MAX_USER_IDS = 100;
 /** Largest page of `onlineUsers`. */
 const MAX_PAGE = 500;
-/** Events a slow subscriber may fall behind by before the oldest are dropped. */
-const SUBSCRIBER_BUFFER = 256;
 
 /** Validated, de-duplicated user ids (1 to 100), or BAD_USER_INPUT. */
 function userIdList(userIds: string[]): string[] {
@@ -74,18 +71,7 @@ export class PresenceResolver {
       const userIds = args.userIds as string[] | null | undefined;
       if (userIds == null) return pubSub.subscribe(Topic.PresenceChanged);
       // One Redis channel per user: Redis routes only those users' events here, no filtering in JS.
-      const ids = userIdList(userIds);
-      return new Repeater<unknown>(async (push, stop) => {
-        const listening = await Promise.allSettled(ids.map((id) => pubSub.listen(Topic.PresenceChanged, id, (p) => void push(p))));
-        const unlistenAll = () => listening.forEach((l) => l.status === "fulfilled" && l.value());
-        const failed = listening.find((l): l is PromiseRejectedResult => l.status === "rejected");
-        if (failed) {
-          unlistenAll();
-          throw failed.reason;
-        }
-        await stop;
-        unlistenAll();
-      }, new SlidingBuffer(SUBSCRIBER_BUFFER));
+      return pubSub.subscribeMany(Topic.PresenceChanged, userIdList(userIds));
     },
   })
   presenceChanged(

@@ -10,7 +10,7 @@ export enum PresenceStatus {
 }
 registerEnumType(PresenceStatus, { name: "PresenceStatus" });
 
-@ObjectType()
+@ObjectType({ simpleResolvers: true })
 export class Presence {
   @Field(() => ID)
   userId!: string;
@@ -38,7 +38,7 @@ export class Presence {
   }
 }
 
-@ObjectType()
+@ObjectType({ simpleResolvers: true })
 export class PresenceEvent {
   @Field(() => ID)
   userId!: string;
@@ -66,7 +66,7 @@ export class PresenceEvent {
   }
 }
 
-@ObjectType()
+@ObjectType({ simpleResolvers: true })
 export class OnlineUsers {
   @Field(() => Int, { description: "Exact number of users online now." })
   count!: number;

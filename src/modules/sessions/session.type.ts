@@ -1,7 +1,7 @@
 import { Field, ID, InputType, ObjectType } from "type-graphql";
 import type { SessionRecord } from "./session.store";
 
-@ObjectType({ description: "One login of one user on one device." })
+@ObjectType({ description: "One login of one user on one device.", simpleResolvers: true })
 export class Session {
   @Field(() => ID, { description: "Public id of the session. Never the bearer token." })
   id!: string;
@@ -45,7 +45,7 @@ export class Session {
   }
 }
 
-@ObjectType()
+@ObjectType({ simpleResolvers: true })
 export class AuthPayload {
   @Field({ description: "Bearer token for this session. Returned once; the server stores only a hash of it." })
   token!: string;

@@ -4,7 +4,7 @@ import type { SettingsRecord } from "./settings.store";
 
 registerEnumType(Theme, { name: "Theme" });
 
-@ObjectType()
+@ObjectType({ simpleResolvers: true })
 export class SettingEntry {
   @Field()
   key!: string;
@@ -13,7 +13,7 @@ export class SettingEntry {
   value!: string;
 }
 
-@ObjectType()
+@ObjectType({ simpleResolvers: true })
 export class Settings {
   @Field(() => Theme)
   theme!: Theme;
