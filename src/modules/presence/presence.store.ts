@@ -44,7 +44,7 @@ export class PresenceStore {
 
   /** `leaseMs` is PRESENCE_TTL: how long a socket lease or a heartbeat keeps a user online. */
   constructor(
-    redis: RedisClient,
+    private readonly redis: RedisClient,
     prefix: string,
     topic: string,
     private readonly leaseMs: number,
@@ -126,6 +126,8 @@ export class PresenceStore {
   /** A page of online users in user id order after `after` (a user id), with the exact count. */
   async online(first: number, after: string | null): Promise<OnlinePage> {
     const k = this.keys;
+    // The count alone (what status bars poll) is one plain ZCARD, cheaper for Redis than the script.
+    if (first === 0) return { count: await this.redis.zcard(k.online), users: [], nextCursor: null };
     const [count, now, more, ...rows] = (await this.scripts.list([k.online, k.connections, k.status], [after ?? "", first])) as [
       number,
       number,

@@ -103,6 +103,10 @@ export class SessionStore {
 
   /** Records use of a session (at most one write per touch interval); null when it has ended. */
   async touch(userId: string, sessionId: string): Promise<SessionRecord | null> {
+    // Most uses fall inside the touch interval and need no write: a plain read answers them.
+    // Only a use that is due runs the script, which decides again, atomically, and slides.
+    const session = await this.get(userId, sessionId);
+    if (!session || this.now() - session.lastSeenAt < this.policy.touchIntervalMs) return session;
     const fields = (await this.scripts.touch(
       [this.keys.session(userId, sessionId), this.keys.index(userId)],
       [this.now(), this.policy.idleTimeoutMs, this.policy.touchIntervalMs],
@@ -123,7 +127,7 @@ export class SessionStore {
     return toRecord(Object.entries(fields).flat());
   }
 
-  /** Ends one session of a user; false when the user has no such session. */
+  /** Ends one session of a user; none when the user has no such session. */
   async revoke(userId: string, sessionId: string): Promise<EndedSession[]> {
     return this.end(userId, ["one", sessionId]);
   }
