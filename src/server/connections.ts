@@ -57,14 +57,4 @@ export class ConnectionRegistry extends EventEmitter<{ open: [LiveSocket]; close
       return { userId: first.userId, sessionId: first.sessionId };
     });
   }
-
-  all(): LiveSocket[] {
-    return [...this.bySession.values()].flatMap((set) => [...set]);
-  }
-
-  get size(): number {
-    let n = 0;
-    this.bySession.forEach((set) => (n += set.size));
-    return n;
-  }
 }

@@ -1,4 +1,5 @@
 import { createHash } from "node:crypto";
+import { channelName } from "../../redis/pubsub";
 import { Topic } from "../../server/topics";
 
 /**
@@ -32,12 +33,8 @@ export class MessageKeys {
     return `${this.prefix}user:{${to}}:dedupe:`;
   }
 
-  /**
-   * The pub/sub channel of the user's messageReceived subscriptions. Must equal the channel
-   * AppPubSub uses for (Topic.MessageReceived, userId): `<prefix><topic>:<id>`, because the send
-   * script publishes on it directly.
-   */
+  /** The channel of the user's messageReceived subscriptions: the send script publishes on it directly. */
   channel(userId: string): string {
-    return `${this.prefix}${Topic.MessageReceived}:${userId}`;
+    return channelName(this.prefix, Topic.MessageReceived, userId);
   }
 }

@@ -1,3 +1,5 @@
+import { channelName } from "../../redis/pubsub";
+
 /**
  * Redis keys of the presence domain. Presence is global state (the online index and its exact
  * count change together with a user's connections), so every key carries the one hash tag
@@ -48,10 +50,9 @@ export class PresenceKeys {
 }
 
 /**
- * The pub/sub channels presence events go to. They must equal what createPubSub (src/redis/pubsub.ts)
- * builds for `Topic.PresenceChanged`, because the Lua scripts PUBLISH to them directly:
- * `<prefix><topic>` for everyone, `<prefix><topic>:<userId>` for one user.
+ * The pub/sub channels presence events go to, as the pub/sub adapter names them (the Lua scripts
+ * PUBLISH to them directly): one for everyone, and a prefix to which a script appends the user id.
  */
 export function presenceChannels(prefix: string, topic: string): { all: string; userPrefix: string } {
-  return { all: `${prefix}${topic}`, userPrefix: `${prefix}${topic}:` };
+  return { all: channelName(prefix, topic), userPrefix: channelName(prefix, topic, "") };
 }

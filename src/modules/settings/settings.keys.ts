@@ -1,3 +1,4 @@
+import { channelName } from "../../redis/pubsub";
 import { Topic } from "../../server/topics";
 
 /**
@@ -17,12 +18,8 @@ export class SettingsKeys {
     return `${this.prefix}user:{${userId}}:settings:extra`;
   }
 
-  /**
-   * The pub/sub channel of the user's settingsChanged subscriptions. Must equal the channel
-   * AppPubSub uses for (Topic.SettingsChanged, userId): `<prefix><topic>:<id>`, because the
-   * update script publishes on it directly.
-   */
+  /** The channel of the user's settingsChanged subscriptions: the update script publishes on it directly. */
   channel(userId: string): string {
-    return `${this.prefix}${Topic.SettingsChanged}:${userId}`;
+    return channelName(this.prefix, Topic.SettingsChanged, userId);
   }
 }
