@@ -1,4 +1,5 @@
 import { ApolloServer, type ApolloServerPlugin } from "@apollo/server";
+import { ApolloServerPluginCacheControlDisabled } from "@apollo/server/plugin/disabled";
 import { ApolloServerPluginDrainHttpServer } from "@apollo/server/plugin/drainHttpServer";
 import { expressMiddleware } from "@as-integrations/express5";
 import cors from "cors";
@@ -40,7 +41,14 @@ export async function createHttpApp(httpServer: Server, schema: GraphQLSchema, s
     // main.ts owns signals: Apollo would otherwise stop itself and re-raise SIGTERM, skipping our own order.
     stopOnTerminationSignals: false,
     introspection: true,
-    plugins: [ApolloServerPluginDrainHttpServer({ httpServer }), playgroundPlugin(), errorLogPlugin(services), ...extraPlugins],
+    plugins: [
+      // Every answer is per user and never cacheable; cache control would only wrap every field.
+      ApolloServerPluginCacheControlDisabled(),
+      ApolloServerPluginDrainHttpServer({ httpServer }),
+      playgroundPlugin(),
+      errorLogPlugin(services),
+      ...extraPlugins,
+    ],
   });
   await apollo.start();
 
