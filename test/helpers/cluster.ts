@@ -1,4 +1,4 @@
-import { execFile, spawn, type ChildProcess } from "node:child_process";
+import { execFile, type ChildProcess } from "node:child_process";
 import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -6,6 +6,7 @@ import { promisify } from "node:util";
 import { Cluster, Redis } from "ioredis";
 import { freePort } from "../../src/redis/embedded";
 import { waitFor } from "./client";
+import { spawnRedisServer, stopRedisServer, testClient } from "./redis";
 
 const run = promisify(execFile);
 
@@ -32,7 +33,7 @@ export async function startTestCluster(masters = 3): Promise<TestCluster> {
 
   const stop = async () => {
     clients.forEach((c) => c.disconnect());
-    await Promise.all(children.map(stopChild));
+    await Promise.all(children.map(stopRedisServer));
     rmSync(dir, { recursive: true, force: true });
   };
   try {
@@ -44,7 +45,7 @@ export async function startTestCluster(masters = 3): Promise<TestCluster> {
     await run("redis-cli", [
       "--cluster", "create", ...ports.map((p) => `127.0.0.1:${p}`), "--cluster-replicas", "0", "--cluster-yes",
     ]);
-    const probes = ports.map((port) => plainClient(port));
+    const probes = ports.map((port) => testClient(port));
     clients.push(...probes);
     // Every node must agree the cluster is up (slots assigned and gossip converged), not only one.
     await waitFor(async () => {
@@ -57,7 +58,7 @@ export async function startTestCluster(masters = 3): Promise<TestCluster> {
   }
 
   const node = (port: number) => {
-    const client = plainClient(port);
+    const client = testClient(port);
     clients.push(client);
     return client;
   };
@@ -83,40 +84,9 @@ export async function startTestCluster(masters = 3): Promise<TestCluster> {
   };
 }
 
-function plainClient(port: number): Redis {
-  const client = new Redis({ port, host: "127.0.0.1", maxRetriesPerRequest: 1 });
-  client.on("error", () => undefined);
-  return client;
-}
-
 async function startNode(port: number, dir: string): Promise<ChildProcess> {
   mkdirSync(dir, { recursive: true });
-  const child = spawn(
-    "redis-server",
-    [
-      "--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-      "--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf", "--cluster-node-timeout", "5000",
-      "--dir", dir,
-    ],
-    { stdio: ["ignore", "pipe", "pipe"] },
-  );
-  await new Promise<void>((resolve, reject) => {
-    let out = "";
-    const onData = (chunk: Buffer) => {
-      out += chunk.toString();
-      if (out.includes("Ready to accept connections")) resolve();
-    };
-    child.stdout!.on("data", onData);
-    child.stderr!.on("data", onData);
-    child.once("exit", (code) => reject(new Error(`redis-server exited (${code}): ${out.slice(-500)}`)));
-  });
-  return child;
-}
-
-function stopChild(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-  return new Promise((resolve) => {
-    child.once("exit", () => resolve());
-    child.kill("SIGTERM");
-  });
+  return spawnRedisServer(port, dir, [
+    "--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf", "--cluster-node-timeout", "5000",
+  ]);
 }

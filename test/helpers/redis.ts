@@ -18,6 +18,42 @@ export interface TestRedis {
   close(): Promise<void>;
 }
 
+/** Starts redis-server on a port with its data in `dir`; resolves once it accepts connections. */
+export async function spawnRedisServer(port: number, dir: string, extraArgs: string[] = []): Promise<ChildProcess> {
+  const child = spawn(
+    "redis-server",
+    ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", dir, ...extraArgs],
+    { stdio: ["ignore", "pipe", "pipe"] },
+  );
+  await new Promise<void>((resolve, reject) => {
+    let out = "";
+    const onData = (chunk: Buffer) => {
+      out += chunk.toString();
+      if (out.includes("Ready to accept connections")) resolve();
+    };
+    child.stdout!.on("data", onData);
+    child.stderr!.on("data", onData);
+    child.once("exit", (code) => reject(new Error(`redis-server exited (${code}): ${out.slice(-500)}`)));
+  });
+  return child;
+}
+
+/** Stops a redis-server started by spawnRedisServer (SIGTERM) and waits until it has exited. */
+export function stopRedisServer(child: ChildProcess | undefined): Promise<void> {
+  if (!child || child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    child.once("exit", () => resolve());
+    child.kill("SIGTERM");
+  });
+}
+
+/** A client of one local redis-server that fails fast and never throws 'error' events. */
+export function testClient(port: number): Redis {
+  const client = new Redis({ port, host: "127.0.0.1", maxRetriesPerRequest: 1 });
+  client.on("error", () => undefined);
+  return client;
+}
+
 export async function startTestRedis(extraArgs: string[] = []): Promise<TestRedis> {
   const port = await freePort();
   const dir = mkdtempSync(path.join(os.tmpdir(), "sessionhub-test-redis-"));
@@ -25,37 +61,15 @@ export async function startTestRedis(extraArgs: string[] = []): Promise<TestRedi
   let child: ChildProcess | undefined;
 
   const start = async () => {
-    child = spawn(
-      "redis-server",
-      ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", dir, ...extraArgs],
-      { stdio: ["ignore", "pipe", "pipe"] },
-    );
-    await new Promise<void>((resolve, reject) => {
-      let out = "";
-      const onData = (chunk: Buffer) => {
-        out += chunk.toString();
-        if (out.includes("Ready to accept connections")) resolve();
-      };
-      child!.stdout!.on("data", onData);
-      child!.stderr!.on("data", onData);
-      child!.once("exit", (code) => reject(new Error(`redis-server exited (${code}): ${out.slice(-500)}`)));
-    });
+    child = await spawnRedisServer(port, dir, extraArgs);
   };
-  const stop = async () => {
-    const c = child;
-    if (!c || c.exitCode !== null || c.signalCode !== null) return;
-    await new Promise<void>((resolve) => {
-      c.once("exit", () => resolve());
-      c.kill("SIGTERM");
-    });
-  };
+  const stop = () => stopRedisServer(child);
   await start();
   return {
     url: `redis://127.0.0.1:${port}`,
     port,
     client() {
-      const client = new Redis({ port, host: "127.0.0.1", maxRetriesPerRequest: 1 });
-      client.on("error", () => undefined);
+      const client = testClient(port);
       clients.push(client);
       return client;
     },

@@ -5,18 +5,8 @@ import type { MessageReceivedPayload } from "../../server/topics";
 import { MessageKeys } from "./message.keys";
 import { compareIds, idAfter } from "./message.rules";
 
-/** A message as stored in its recipient's inbox. */
-export interface MessageRecord {
-  /** Stream id "<ms>-<seq>", increasing per recipient. */
-  id: string;
-  from: string;
-  fromUsername: string;
-  to: string;
-  body: string;
-  /** Epoch ms: the time part of the id (Redis server time at the send). */
-  sentAt: number;
-  clientMessageId: string | null;
-}
+/** A message as stored in its recipient's inbox: the published payload, with null for "no clientMessageId". */
+export type MessageRecord = Omit<MessageReceivedPayload, "clientMessageId"> & { clientMessageId: string | null };
 
 export interface NewMessage {
   to: string;
@@ -124,15 +114,7 @@ export class MessageStore {
 
 /** A message as published by the send script. */
 export function fromPayload(payload: MessageReceivedPayload): MessageRecord {
-  return {
-    id: payload.id,
-    from: payload.from,
-    fromUsername: payload.fromUsername,
-    to: payload.to,
-    body: payload.body,
-    sentAt: payload.sentAt,
-    clientMessageId: payload.clientMessageId ?? null,
-  };
+  return { ...payload, clientMessageId: payload.clientMessageId ?? null };
 }
 
 function fromEntry(to: string, id: string, flat: string[]): MessageRecord {
