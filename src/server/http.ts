@@ -1,4 +1,4 @@
-import { ApolloServer, type ApolloServerPlugin } from "@apollo/server";
+import { ApolloServer, type ApolloServerPlugin, type GraphQLRequestListener } from "@apollo/server";
 import { ApolloServerPluginCacheControlDisabled } from "@apollo/server/plugin/disabled";
 import { ApolloServerPluginDrainHttpServer } from "@apollo/server/plugin/drainHttpServer";
 import { expressMiddleware } from "@as-integrations/express5";
@@ -16,20 +16,24 @@ const MAX_BODY = "1mb";
 
 /** One log line per operation that ended with errors (codes and paths only, never variables). */
 function errorLogPlugin(services: Services): ApolloServerPlugin<AppContext> {
-  return {
-    async requestDidStart() {
-      return {
-        async didEncounterErrors({ errors, operationName }) {
-          const summary = errors.map((e) => ({ code: e.extensions?.code ?? "INTERNAL_SERVER_ERROR", path: e.path?.join(".") }));
-          const internal = errors.find((e) => !e.extensions?.code || e.extensions.code === "INTERNAL_SERVER_ERROR");
-          services.log[internal ? "error" : "info"](
-            { operationName, errors: summary, ...(internal ? { err: internal.originalError ?? internal } : {}) },
-            "graphql request error",
-          );
-        },
-      };
+  // One listener for every request: it keeps no per-request state.
+  const listener: GraphQLRequestListener<AppContext> = {
+    async didEncounterErrors({ errors, operationName }) {
+      const summary = errors.map((e) => ({ code: e.extensions?.code ?? "INTERNAL_SERVER_ERROR", path: e.path?.join(".") }));
+      const internal = errors.find((e) => !e.extensions?.code || e.extensions.code === "INTERNAL_SERVER_ERROR");
+      services.log[internal ? "error" : "info"](
+        { operationName, errors: summary, ...(internal ? { err: internal.originalError ?? internal } : {}) },
+        "graphql request error",
+      );
     },
   };
+  return { requestDidStart: async () => listener };
+}
+
+/** CORS headers for browsers (they send Origin); other clients skip the middleware's work. */
+function corsForBrowsers(): express.RequestHandler {
+  const handle = cors<cors.CorsRequest>();
+  return (req, res, next) => (req.headers.origin === undefined ? next() : handle(req, res, next));
 }
 
 /** Builds Apollo Server and the express app that serves /graphql, /healthz and /readyz. */
@@ -54,6 +58,8 @@ export async function createHttpApp(httpServer: Server, schema: GraphQLSchema, s
 
   const app = express();
   app.disable("x-powered-by");
+  // Answers are per-user POSTs that are never revalidated; an ETag would only hash every body.
+  app.set("etag", false);
   app.get("/healthz", (_req, res) => {
     res.json({ status: "ok" });
   });
@@ -67,7 +73,7 @@ export async function createHttpApp(httpServer: Server, schema: GraphQLSchema, s
   });
   app.use(
     "/graphql",
-    cors<cors.CorsRequest>(),
+    corsForBrowsers(),
     express.json({ limit: MAX_BODY }),
     expressMiddleware(apollo, {
       context: async ({ req }) =>

@@ -7,6 +7,7 @@ import type { SessionRecord } from "../modules/sessions/session.store";
 import { parseBearer } from "./auth";
 import { CloseCode, type LiveSocket } from "./connections";
 import { createContext, type Services } from "./context";
+import { subscribeSharingResults } from "./shared-subscribe";
 
 /** Largest WebSocket message accepted (a GraphQL document with variables). */
 const MAX_MESSAGE_BYTES = 1 << 20;
@@ -33,6 +34,7 @@ export function attachWebSocketServer(httpServer: Server, schema: GraphQLSchema,
   const cleanup = useServer<ConnectionParams, SocketState>(
     {
       schema,
+      subscribe: subscribeSharingResults,
       onConnect: async (ctx) => {
         const token = parseBearer(ctx.connectionParams?.authorization);
         if (ctx.connectionParams?.authorization === undefined) return true;

@@ -82,26 +82,36 @@ describe("presence", () => {
   const numsub = async (channel: string) => Number((await client.pubsub("NUMSUB", channel))[1]);
 
   /**
-   * Subscribes to presenceChanged on an anonymous socket, authenticating the operation through
+   * Subscribes `query` on an anonymous socket, authenticating the operation through
    * `extensions.headers` (as GraphiQL does), so the watcher itself is not an online user.
-   * Resolves once Redis shows the subscription (each watched channel gained a subscriber; a
-   * test never has two watchers of one channel on one instance, which would share a SUBSCRIBE).
    */
-  async function watch(url: string, prefix: string, token: string, userIds?: string[]) {
+  async function subscribeAnonymously<T>(url: string, token: string, query: string, variables: Record<string, unknown>, onData: (data: T) => void) {
     const socket = openSocket(url);
     sockets.push(socket);
     await socket.connected;
-    const channels = userIds ? userIds.map((id) => `${prefix}presenceChanged:${id}`) : [`${prefix}presenceChanged`];
-    const before = await Promise.all(channels.map(numsub));
-    const events: PresenceEvent[] = [];
     const errors: unknown[] = [];
-    socket.client.subscribe<{ presenceChanged: PresenceEvent }>(
-      { query: EVENT_QUERY, variables: { userIds }, extensions: { headers: { authorization: `Bearer ${token}` } } },
+    socket.client.subscribe<T>(
+      { query, variables, extensions: { headers: { authorization: `Bearer ${token}` } } },
       {
-        next: (result) => (result.data ? events.push(result.data.presenceChanged) : errors.push(...(result.errors ?? []))),
+        next: (result) => (result.data ? onData(result.data as T) : errors.push(...(result.errors ?? []))),
         error: (err) => errors.push(err),
         complete: () => undefined,
       },
+    );
+    return errors;
+  }
+
+  /**
+   * Watches presenceChanged (see subscribeAnonymously). Resolves once Redis shows the subscription
+   * (each watched channel gained a subscriber; a test never has two watchers of one channel on one
+   * instance, which would share a SUBSCRIBE).
+   */
+  async function watch(url: string, prefix: string, token: string, userIds?: string[]) {
+    const channels = userIds ? userIds.map((id) => `${prefix}presenceChanged:${id}`) : [`${prefix}presenceChanged`];
+    const before = await Promise.all(channels.map(numsub));
+    const events: PresenceEvent[] = [];
+    const errors = await subscribeAnonymously<{ presenceChanged: PresenceEvent }>(url, token, EVENT_QUERY, { userIds }, (data) =>
+      events.push(data.presenceChanged),
     );
     await waitFor(async () => (await Promise.all(channels.map(numsub))).every((n, i) => n > before[i]), 5000, () => JSON.stringify(errors));
     return {
@@ -210,6 +220,45 @@ describe("presence", () => {
     expect(watchers.allOnB.events.map(brief)).toEqual(all);
     expect(watchers.bothOnA.events.map(brief)).toEqual(all);
     expect(watchers.xavierOnB.events.map(brief)).toEqual(all.filter((e) => e.startsWith("xavier")));
+  });
+
+  it("subscribers of one event each get their own selection and variables; identical subscriptions get equal answers", async () => {
+    const { prefix, instances: [a] } = await startInstances(1, "30s"); // the probe stays online throughout
+    const watcher = await login(a.url, "watcher");
+    const probe = await login(a.url, "probe");
+    const zoe = await login(a.url, "zoe");
+    type Data = { presenceChanged: Record<string, unknown> };
+    const received = { full1: [] as Data[], full2: [] as Data[], narrow: [] as Data[], zoeOnly: [] as Data[] };
+    const subscribe = (query: string, variables: Record<string, unknown>, into: Data[]) =>
+      subscribeAnonymously<Data>(a.url, watcher.token, query, variables, (data) => into.push(data));
+    const errors = [
+      ...(await subscribe(EVENT_QUERY, {}, received.full1)),
+      ...(await subscribe(EVENT_QUERY, {}, received.full2)),
+      ...(await subscribe("subscription { presenceChanged { who: userId status } }", {}, received.narrow)),
+      ...(await subscribe(EVENT_QUERY, { userIds: ["zoe"] }, received.zoeOnly)),
+    ];
+    // Status changes of a probe user until every everyone-subscription is live; zoe's channel shows in Redis.
+    let status = "AWAY";
+    await waitFor(async () => {
+      status = status === "AWAY" ? "BUSY" : "AWAY";
+      await heartbeat(a.url, probe.token, status);
+      return [received.full1, received.full2, received.narrow].every((r) => r.length > 0);
+    }, 5000, () => JSON.stringify(errors));
+    await waitFor(async () => (await numsub(`${prefix}presenceChanged:zoe`)) > 0);
+
+    const tab = await openTab(a.url, zoe.token);
+    await waitFor(async () => (await presenceOf(a.url, zoe.token, ["zoe"]))[0].online);
+    await tab.dispose();
+    const ofZoe = (r: Data[]) => r.map((d) => d.presenceChanged).filter((e) => (e.userId ?? e.who) === "zoe");
+    await waitFor(() => Object.values(received).every((r) => ofZoe(r).length >= 2), 5000, () => JSON.stringify(received));
+
+    const full = ofZoe(received.full1);
+    expect(full.map((e) => brief(e as unknown as PresenceEvent))).toEqual(["zoe OFFLINE->ONLINE (2 online)", "zoe ONLINE->OFFLINE (1 online)"]);
+    expect(Object.keys(full[0]).sort()).toEqual(["at", "onlineCount", "previous", "status", "userId"]);
+    expect(ofZoe(received.full2)).toEqual(full);
+    expect(received.zoeOnly.map((d) => d.presenceChanged)).toEqual(full);
+    expect(ofZoe(received.narrow)).toEqual([{ who: "zoe", status: "ONLINE" }, { who: "zoe", status: "OFFLINE" }]);
+    expect(errors).toEqual([]);
   });
 
   it("onlineUsers pages through the online users; one who stays online is returned exactly once while others come and go", async () => {

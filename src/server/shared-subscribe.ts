@@ -1,0 +1,64 @@
+import { createSourceEventStream, execute, getOperationAST, type ExecutionArgs, type ExecutionResult } from "graphql";
+
+type Result = ExecutionResult | Promise<ExecutionResult>;
+
+/**
+ * Subscription fields whose result depends only on the event and the operation, never on the
+ * subscriber's context. One presence event goes to every subscriber; it is executed once per
+ * distinct operation instead of once per socket. A field added here must not read the context.
+ */
+const SHARED_RESULT_FIELDS = new Set(["presenceChanged"]);
+
+/** event payload (the pub/sub hands every subscriber the same object) -> operation key -> result */
+const resultsByEvent = new WeakMap<object, Map<string, Result>>();
+
+/**
+ * graphql's `subscribe`, except that subscriptions to SHARED_RESULT_FIELDS reuse the result
+ * another subscriber with the same document and variables already got for the same event.
+ */
+export async function subscribeSharingResults(args: ExecutionArgs) {
+  const events = await createSourceEventStream(args);
+  if (!(Symbol.asyncIterator in events)) return events; // the errors of a refused subscription
+  const run = (event: unknown): Result => execute({ ...args, rootValue: event });
+  const key = sharedKey(args);
+  if (key === undefined) return mapEvents(events, run);
+  return mapEvents(events, (event) => {
+    if (typeof event !== "object" || event === null) return run(event);
+    let results = resultsByEvent.get(event);
+    if (!results) resultsByEvent.set(event, (results = new Map()));
+    let result = results.get(key);
+    if (!result) results.set(key, (result = run(event)));
+    return result;
+  });
+}
+
+/** The operation's identity for sharing, or undefined when its field's result is per subscriber. */
+function sharedKey(args: ExecutionArgs): string | undefined {
+  const operation = getOperationAST(args.document, args.operationName);
+  const fields = operation?.selectionSet.selections;
+  if (fields?.length !== 1 || fields[0].kind !== "Field" || !SHARED_RESULT_FIELDS.has(fields[0].name.value)) return undefined;
+  const source = args.document.loc?.source.body;
+  if (source === undefined) return undefined;
+  return JSON.stringify([source, args.operationName ?? null, args.variableValues ?? null]);
+}
+
+/** Maps each event through `map`; `return()` reaches the source at once, even while it waits. */
+function mapEvents<T>(source: AsyncIterable<T>, map: (event: T) => Result): AsyncIterableIterator<ExecutionResult> {
+  const iterator = source[Symbol.asyncIterator]();
+  const next = async (step: IteratorResult<T>): Promise<IteratorResult<ExecutionResult>> =>
+    step.done ? { done: true, value: undefined } : { done: false, value: await map(step.value) };
+  return {
+    next: () => iterator.next().then(next),
+    return: async () => {
+      await iterator.return?.();
+      return { done: true, value: undefined };
+    },
+    throw: async (error: unknown) => {
+      await iterator.return?.();
+      throw error;
+    },
+    [Symbol.asyncIterator]() {
+      return this;
+    },
+  };
+}
