@@ -7,6 +7,7 @@ import type { SessionRecord } from "../modules/sessions/session.store";
 import { parseBearer } from "./auth";
 import { CloseCode, type LiveSocket } from "./connections";
 import { createContext, type Services } from "./context";
+import { documentCache } from "./document-cache";
 import { subscribeSharingResults } from "./shared-subscribe";
 
 /** Largest WebSocket message accepted (a GraphQL document with variables). */
@@ -17,6 +18,8 @@ interface ConnectionParams extends Record<string, unknown> {
 }
 
 interface SocketState extends Record<PropertyKey, unknown> {
+  userAgent?: string | null;
+  ip?: string | null;
   token?: string;
   session?: SessionRecord;
   live?: LiveSocket;
@@ -31,11 +34,22 @@ interface SocketState extends Record<PropertyKey, unknown> {
 export function attachWebSocketServer(httpServer: Server, schema: GraphQLSchema, services: Services) {
   const wss = new WebSocketServer({ server: httpServer, path: "/graphql", maxPayload: MAX_MESSAGE_BYTES });
   const { connections, log } = services;
+  const documentFor = documentCache(schema);
   const cleanup = useServer<ConnectionParams, SocketState>(
     {
       schema,
+      onSubscribe: (_ctx, _id, payload) => {
+        const parsed = documentFor(payload.query);
+        if ("errors" in parsed) return parsed.errors;
+        return { schema, document: parsed.document, operationName: payload.operationName, variableValues: payload.variables };
+      },
       subscribe: subscribeSharingResults,
       onConnect: async (ctx) => {
+        const { request } = ctx.extra;
+        ctx.extra.userAgent = request.headers["user-agent"] ?? null;
+        ctx.extra.ip = request.socket.remoteAddress ?? null;
+        // graphql-ws keeps the upgrade request (every header) for the socket's life; we need only the two above.
+        Object.assign(ctx.extra, { request: undefined });
         const token = parseBearer(ctx.connectionParams?.authorization);
         if (ctx.connectionParams?.authorization === undefined) return true;
         let session: SessionRecord | null = null;
@@ -59,12 +73,11 @@ export function attachWebSocketServer(httpServer: Server, schema: GraphQLSchema,
       },
       context: (ctx, _id, payload) => {
         const headers = (payload.extensions?.headers ?? {}) as Record<string, unknown>;
-        const request = ctx.extra.request;
         return createContext(services, {
           token: ctx.extra.token ?? parseBearer(headers.authorization ?? headers.Authorization),
           apiKey: undefined, // admin calls are HTTP only
-          userAgent: request.headers["user-agent"] ?? null,
-          ip: request.socket.remoteAddress ?? null,
+          userAgent: ctx.extra.userAgent ?? null,
+          ip: ctx.extra.ip ?? null,
         });
       },
       onNext: (_ctx, _id, _payload, _args, result) =>

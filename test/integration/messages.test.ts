@@ -415,6 +415,30 @@ describe("messages", () => {
     expect(events.results[0]?.errors?.[0]?.extensions?.code).toBe("BAD_USER_INPUT");
   });
 
+  it("a subscription that does not parse or validate is refused each time it is sent; the socket keeps working", async () => {
+    const me = user("bad-document");
+    const { token } = await login(a.url, me);
+    const socket = openSocket(a.url, token);
+    sockets.push(socket);
+    await socket.connected;
+    const refusal = async (query: string) => {
+      const events = collect(socket.client, query);
+      await waitFor(() => events.results.length > 0 || events.done);
+      const errors = (events.error ?? events.results[0]?.errors) as { message: string; extensions?: { code?: string } }[];
+      return errors.map((e) => e.extensions?.code ?? e.message);
+    };
+    for (let attempt = 0; attempt < 2; attempt++) {
+      expect(await refusal("subscription { messageReceived { id ")).toEqual(["GRAPHQL_PARSE_FAILED"]);
+      expect(await refusal("subscription { messageReceived { id noSuchField } }")).toEqual(["GRAPHQL_VALIDATION_FAILED"]);
+    }
+    const live = collect(socket.client, RECEIVED);
+    await waitFor(async () => (await subscribers(me)) === 1);
+    const sender = await login(a.url, user("bad-document-sender"));
+    await sendOk(a.url, sender.token, me, "still here");
+    await live.next(1);
+    expect((live.results[0].data as { messageReceived: { body: string } }).messageReceived.body).toBe("still here");
+  });
+
   it("markRead moves the read marker forward, never back, and unreadCount stays exact", async () => {
     const [vic, wendy] = [user("vic"), user("wendy")];
     const sender = await login(a.url, vic);
