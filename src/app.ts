@@ -20,6 +20,13 @@ import { createSchema } from "./server/schema";
 import { Topic } from "./server/topics";
 import { attachWebSocketServer } from "./server/ws";
 
+/**
+ * How long an idle keep-alive HTTP connection stays open: longer than the idle timeouts of
+ * clients and load balancers (60 s is common), so the client side closes first. When the server
+ * closes first (Node's default is 5 s), a request sent at that moment fails with ECONNRESET.
+ */
+const KEEP_ALIVE_TIMEOUT_MS = 65_000;
+
 export interface App {
   /** http://host:port/graphql */
   url: string;
@@ -84,6 +91,7 @@ async function startWithRedis(config: Config, log: Logger, embedded: EmbeddedRed
 
   const schema = await createSchema(pubSub);
   const httpServer = http.createServer();
+  httpServer.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
   const ws = attachWebSocketServer(httpServer, schema, services);
   const { app, apollo } = await createHttpApp(httpServer, schema, services, []);
   httpServer.on("request", app);
