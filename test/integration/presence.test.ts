@@ -231,19 +231,21 @@ describe("presence", () => {
     const received = { full1: [] as Data[], full2: [] as Data[], narrow: [] as Data[], zoeOnly: [] as Data[] };
     const subscribe = (query: string, variables: Record<string, unknown>, into: Data[]) =>
       subscribeAnonymously<Data>(a.url, watcher.token, query, variables, (data) => into.push(data));
-    const errors = [
-      ...(await subscribe(EVENT_QUERY, {}, received.full1)),
-      ...(await subscribe(EVENT_QUERY, {}, received.full2)),
-      ...(await subscribe("subscription { presenceChanged { who: userId status } }", {}, received.narrow)),
-      ...(await subscribe(EVENT_QUERY, { userIds: ["zoe"] }, received.zoeOnly)),
+    // Each subscription's error list fills as errors arrive; `errors()` reads them all.
+    const errorLists = [
+      await subscribe(EVENT_QUERY, {}, received.full1),
+      await subscribe(EVENT_QUERY, {}, received.full2),
+      await subscribe("subscription { presenceChanged { who: userId status } }", {}, received.narrow),
+      await subscribe(EVENT_QUERY, { userIds: ["zoe"] }, received.zoeOnly),
     ];
+    const errors = () => errorLists.flat();
     // Status changes of a probe user until every everyone-subscription is live; zoe's channel shows in Redis.
     let status = "AWAY";
     await waitFor(async () => {
       status = status === "AWAY" ? "BUSY" : "AWAY";
       await heartbeat(a.url, probe.token, status);
       return [received.full1, received.full2, received.narrow].every((r) => r.length > 0);
-    }, 5000, () => JSON.stringify(errors));
+    }, 5000, () => JSON.stringify(errors()));
     await waitFor(async () => (await numsub(`${prefix}presenceChanged:zoe`)) > 0);
 
     const tab = await openTab(a.url, zoe.token);
@@ -258,7 +260,7 @@ describe("presence", () => {
     expect(ofZoe(received.full2)).toEqual(full);
     expect(received.zoeOnly.map((d) => d.presenceChanged)).toEqual(full);
     expect(ofZoe(received.narrow)).toEqual([{ who: "zoe", status: "ONLINE" }, { who: "zoe", status: "OFFLINE" }]);
-    expect(errors).toEqual([]);
+    expect(errors()).toEqual([]);
   });
 
   it("onlineUsers pages through the online users; one who stays online is returned exactly once while others come and go", async () => {
