@@ -26,6 +26,11 @@ export enum CloseCode {
  */
 export class ConnectionRegistry extends EventEmitter<{ open: [LiveSocket]; close: [LiveSocket] }> {
   private readonly bySession = new Map<string, Set<LiveSocket>>();
+  /**
+   * Anonymous sockets whose operations authenticated one by one (GraphiQL sends its headers per
+   * operation), by session. Ending the session closes them too; they are not presence.
+   */
+  private readonly byOperationSession = new Map<string, { userId: string; sockets: Set<WebSocket> }>();
 
   add(userId: string, sessionId: string, socket: WebSocket): LiveSocket {
     const live: LiveSocket = { id: randomUUID(), userId, sessionId, socket, openedAt: Date.now() };
@@ -43,18 +48,35 @@ export class ConnectionRegistry extends EventEmitter<{ open: [LiveSocket]; close
     this.emit("close", live);
   }
 
-  /** Closes every socket opened with the session (the `close` events follow as they close). */
+  /** Records that an operation on an anonymous socket runs as this session, until the socket closes. */
+  bindOperation(userId: string, sessionId: string, socket: WebSocket): void {
+    if (socket.readyState !== socket.OPEN) return;
+    let entry = this.byOperationSession.get(sessionId);
+    if (!entry) this.byOperationSession.set(sessionId, (entry = { userId, sockets: new Set() }));
+    if (entry.sockets.has(socket)) return;
+    const bound = entry;
+    bound.sockets.add(socket);
+    socket.once("close", () => {
+      bound.sockets.delete(socket);
+      if (bound.sockets.size === 0 && this.byOperationSession.get(sessionId) === bound) this.byOperationSession.delete(sessionId);
+    });
+  }
+
+  /** Closes every socket opened with the session or running its operations (`close` events follow). */
   closeSession(sessionId: string, code: CloseCode, reason: string): number {
-    const set = this.bySession.get(sessionId);
-    set?.forEach((live) => live.socket.close(code, reason));
-    return set?.size ?? 0;
+    const sockets = [
+      ...[...(this.bySession.get(sessionId) ?? [])].map((live) => live.socket),
+      ...(this.byOperationSession.get(sessionId)?.sockets ?? []),
+    ];
+    sockets.forEach((socket) => socket.close(code, reason));
+    return sockets.length;
   }
 
   /** The distinct sessions with at least one socket here. */
   sessions(): { userId: string; sessionId: string }[] {
-    return [...this.bySession.values()].map((set) => {
-      const first = set.values().next().value as LiveSocket;
-      return { userId: first.userId, sessionId: first.sessionId };
-    });
+    const sessions = new Map<string, string>();
+    for (const [sessionId, set] of this.bySession) sessions.set(sessionId, (set.values().next().value as LiveSocket).userId);
+    for (const [sessionId, { userId }] of this.byOperationSession) sessions.set(sessionId, userId);
+    return [...sessions].map(([sessionId, userId]) => ({ userId, sessionId }));
   }
 }

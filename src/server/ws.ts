@@ -6,7 +6,7 @@ import { formatError, isRedisUnavailable } from "../errors/errors";
 import type { SessionRecord } from "../modules/sessions/session.store";
 import { parseBearer } from "./auth";
 import { CloseCode, type LiveSocket } from "./connections";
-import { createContext, type Services } from "./context";
+import { createContext, type AppContext, type Services } from "./context";
 import { documentCache } from "./document-cache";
 import { subscribeSharingResults } from "./shared-subscribe";
 
@@ -79,6 +79,14 @@ export function attachWebSocketServer(httpServer: Server, schema: GraphQLSchema,
           userAgent: ctx.extra.userAgent ?? null,
           ip: ctx.extra.ip ?? null,
         });
+      },
+      // An operation on an anonymous socket that authenticated by its own headers binds the socket
+      // to that session, so ending the session cuts this socket off too. The lookup is usually the
+      // operation's own, already made (the context keeps it), not another round trip.
+      onOperation: async (ctx, _id, _payload, args) => {
+        if (ctx.extra.live) return;
+        const session = await (args.contextValue as AppContext).session().catch(() => null);
+        if (session) connections.bindOperation(session.userId, session.id, ctx.extra.socket);
       },
       onNext: (_ctx, _id, _payload, _args, result) =>
         result.errors ? { ...result, errors: result.errors.map((e) => formatError(e.toJSON(), e)) } : undefined,

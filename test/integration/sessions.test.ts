@@ -12,7 +12,7 @@ import {
   SessionsDocument,
   UserSessionsDocument,
 } from "../generated/graphql";
-import { errorCode, gqlDoc, login, openSocket } from "../helpers/client";
+import { errorCode, gqlDoc, login, openSocket, waitFor } from "../helpers/client";
 import type { TestRedis } from "../helpers/redis";
 
 describe("sessions", () => {
@@ -143,6 +143,24 @@ describe("sessions", () => {
     await gqlDoc(a.url, RevokeSessionDocument, { id: phone.sessionId }, { token: laptop.token });
     expect(await socket.closed).toBe(4401);
     expect(Date.now() - started).toBeLessThan(1000);
+    await socket.dispose();
+  });
+
+  it("an anonymous socket whose subscription authenticated by its own headers (as GraphiQL does) is closed with 4401 when that session ends", async () => {
+    const laptop = await login(a.url, "irene");
+    const browser = await login(a.url, "irene");
+    const socket = openSocket(b.url);
+    await socket.connected;
+    const results: unknown[] = [];
+    socket.client.subscribe(
+      { query: "subscription { messageReceived { id } }", extensions: { headers: { authorization: `Bearer ${browser.token}` } } },
+      { next: (r) => results.push(r), error: (e) => results.push(e), complete: () => undefined },
+    );
+    const client = redis.client();
+    await waitFor(async () => Number(((await client.pubsub("NUMSUB", `${prefix}messageReceived:irene`)) as [string, number])[1]) === 1);
+    await gqlDoc(a.url, RevokeSessionDocument, { id: browser.sessionId }, { token: laptop.token });
+    expect(await socket.closed).toBe(4401);
+    expect(results).toEqual([]);
     await socket.dispose();
   });
 
