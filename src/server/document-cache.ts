@@ -1,8 +1,13 @@
 import { GraphQLError, parse, validate, type DocumentNode, type GraphQLSchema } from "graphql";
 import { ErrorCode } from "../errors/errors";
 
-/** Distinct documents kept; clients send a handful, so the bound only stops a flood of unique ones. */
-const MAX_DOCUMENTS = 1000;
+/**
+ * Bounds of what is kept, so a flood of distinct documents (even from anonymous sockets) cannot
+ * grow memory much: apps send a handful of short documents; longer or rarer ones are just parsed
+ * and validated each time, as before.
+ */
+const MAX_DOCUMENTS = 256;
+const MAX_CACHED_SOURCE_CHARS = 2048;
 
 /**
  * Parses and validates each distinct document text once, for graphql-ws. Every subscription
@@ -24,6 +29,7 @@ export function documentCache(schema: GraphQLSchema) {
     }
     const errors = validate(schema, document);
     if (errors.length > 0) return { errors: errors.map((e) => withCode(e, ErrorCode.GRAPHQL_VALIDATION_FAILED)) };
+    if (source.length > MAX_CACHED_SOURCE_CHARS) return { document };
     if (documents.size >= MAX_DOCUMENTS) documents.delete(documents.keys().next().value as string);
     documents.set(source, document);
     return { document };
