@@ -70,6 +70,9 @@ function createClient(options: RedisConnectOptions, redisOptions: RedisOptions):
     redisOptions: { ...redisOptions, ...nodeOptions },
     enableAutoPipelining: redisOptions.enableAutoPipelining,
     clusterRetryStrategy: reconnectDelay,
+    // While no node is reachable the Cluster would queue commands with no timer (requests would
+    // hang); refused at once, they become SERVICE_UNAVAILABLE, as on a single Redis.
+    enableOfflineQueue: false,
   });
 }
 

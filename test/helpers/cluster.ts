@@ -21,6 +21,10 @@ export interface TestCluster {
   node(port: number): Redis;
   /** The port of the master that serves a key's slot. */
   nodeOf(key: string): Promise<number>;
+  /** Stops every node, keeping their data and cluster config (an outage). */
+  stopNodes(): Promise<void>;
+  /** Starts the stopped nodes again on their ports; resolves once the cluster is ok again. */
+  startNodes(): Promise<void>;
   /** Stops every node and removes the data directory. */
   stop(): Promise<void>;
 }
@@ -57,6 +61,17 @@ export async function startTestCluster(masters = 3): Promise<TestCluster> {
     throw err;
   }
 
+  const clusterOk = async (timeoutMs: number) => {
+    const probes = ports.map((port) => testClient(port));
+    try {
+      await waitFor(async () => {
+        const infos = await Promise.all(probes.map((c) => (c.cluster("INFO") as Promise<string>).catch(() => "")));
+        return infos.every((info) => info.includes("cluster_state:ok"));
+      }, timeoutMs);
+    } finally {
+      probes.forEach((c) => c.disconnect());
+    }
+  };
   const node = (port: number) => {
     const client = testClient(port);
     clients.push(client);
@@ -72,6 +87,13 @@ export async function startTestCluster(masters = 3): Promise<TestCluster> {
       return client;
     },
     node,
+    async stopNodes() {
+      await Promise.all(children.splice(0).map(stopRedisServer));
+    },
+    async startNodes() {
+      for (const port of ports) children.push(await startNode(port, path.join(dir, String(port))));
+      await clusterOk(15_000);
+    },
     async nodeOf(key: string) {
       const probe = clients[0] as Redis;
       const slot = (await probe.cluster("KEYSLOT", key)) as number;
