@@ -50,15 +50,13 @@ export class ConnectionRegistry extends EventEmitter<{ open: [LiveSocket]; close
 
   /** Records that an operation on an anonymous socket runs as this session, until the socket closes. */
   bindOperation(userId: string, sessionId: string, socket: WebSocket): void {
-    if (socket.readyState !== socket.OPEN) return;
-    let entry = this.byOperationSession.get(sessionId);
-    if (!entry) this.byOperationSession.set(sessionId, (entry = { userId, sockets: new Set() }));
-    if (entry.sockets.has(socket)) return;
-    const bound = entry;
-    bound.sockets.add(socket);
+    const entry = this.byOperationSession.get(sessionId) ?? { userId, sockets: new Set<WebSocket>() };
+    if (socket.readyState !== socket.OPEN || entry.sockets.has(socket)) return;
+    this.byOperationSession.set(sessionId, entry);
+    entry.sockets.add(socket);
     socket.once("close", () => {
-      bound.sockets.delete(socket);
-      if (bound.sockets.size === 0 && this.byOperationSession.get(sessionId) === bound) this.byOperationSession.delete(sessionId);
+      entry.sockets.delete(socket);
+      if (entry.sockets.size === 0 && this.byOperationSession.get(sessionId) === entry) this.byOperationSession.delete(sessionId);
     });
   }
 

@@ -37,7 +37,8 @@ export function attachWebSocketServer(httpServer: Server, schema: GraphQLSchema,
   const documentFor = documentCache(schema);
   const cleanup = useServer<ConnectionParams, SocketState>(
     {
-      schema,
+      // Every operation's document comes from the cache (graphql-ws's own parse and validate,
+      // and its `schema` option, are not used).
       onSubscribe: (_ctx, _id, payload) => {
         const parsed = documentFor(payload.query);
         if ("errors" in parsed) return parsed.errors;

@@ -21,7 +21,7 @@ export interface TestCluster {
   node(port: number): Redis;
   /** The port of the master that serves a key's slot. */
   nodeOf(key: string): Promise<number>;
-  /** Stops every node, keeping their data and cluster config (an outage). */
+  /** Stops every node (an outage); they keep their cluster config, not their data. */
   stopNodes(): Promise<void>;
   /** Starts the stopped nodes again on their ports; resolves once the cluster is ok again. */
   startNodes(): Promise<void>;
@@ -40,6 +40,13 @@ export async function startTestCluster(masters = 3): Promise<TestCluster> {
     await Promise.all(children.map(stopRedisServer));
     rmSync(dir, { recursive: true, force: true });
   };
+  let probes: Redis[] = [];
+  // Every node must agree the cluster is up (slots assigned and gossip converged), not only one.
+  const clusterOk = () =>
+    waitFor(async () => {
+      const infos = await Promise.all(probes.map((c) => (c.cluster("INFO") as Promise<string>).catch(() => "")));
+      return infos.every((info) => info.includes("cluster_state:ok"));
+    }, 15_000);
   try {
     for (let i = 0; i < masters; i++) {
       const port = await freePort();
@@ -49,29 +56,14 @@ export async function startTestCluster(masters = 3): Promise<TestCluster> {
     await run("redis-cli", [
       "--cluster", "create", ...ports.map((p) => `127.0.0.1:${p}`), "--cluster-replicas", "0", "--cluster-yes",
     ]);
-    const probes = ports.map((port) => testClient(port));
+    probes = ports.map((port) => testClient(port));
     clients.push(...probes);
-    // Every node must agree the cluster is up (slots assigned and gossip converged), not only one.
-    await waitFor(async () => {
-      const infos = await Promise.all(probes.map((c) => c.cluster("INFO") as Promise<string>));
-      return infos.every((info) => info.includes("cluster_state:ok"));
-    }, 15_000);
+    await clusterOk();
   } catch (err) {
     await stop();
     throw err;
   }
 
-  const clusterOk = async (timeoutMs: number) => {
-    const probes = ports.map((port) => testClient(port));
-    try {
-      await waitFor(async () => {
-        const infos = await Promise.all(probes.map((c) => (c.cluster("INFO") as Promise<string>).catch(() => "")));
-        return infos.every((info) => info.includes("cluster_state:ok"));
-      }, timeoutMs);
-    } finally {
-      probes.forEach((c) => c.disconnect());
-    }
-  };
   const node = (port: number) => {
     const client = testClient(port);
     clients.push(client);
@@ -92,10 +84,10 @@ export async function startTestCluster(masters = 3): Promise<TestCluster> {
     },
     async startNodes() {
       for (const port of ports) children.push(await startNode(port, path.join(dir, String(port))));
-      await clusterOk(15_000);
+      await clusterOk();
     },
     async nodeOf(key: string) {
-      const probe = clients[0] as Redis;
+      const probe = probes[0];
       const slot = (await probe.cluster("KEYSLOT", key)) as number;
       const ranges = await probe.cluster("SLOTS");
       const [, , master] = ranges.find(([from, to]) => slot >= from && slot <= to) ?? [];
