@@ -1,4 +1,3 @@
-import http from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Logger } from "pino";
 import type { Config } from "./config/config";
@@ -14,7 +13,7 @@ import { startEmbeddedRedis, type EmbeddedRedis } from "./redis/embedded";
 import { createPubSub } from "./redis/pubsub";
 import { CloseCode, ConnectionRegistry } from "./server/connections";
 import type { Services } from "./server/context";
-import { createHttpApp } from "./server/http";
+import { createHttpServer } from "./server/http";
 import { createLogger } from "./server/logger";
 import { createSchema } from "./server/schema";
 import { Topic } from "./server/topics";
@@ -90,11 +89,9 @@ async function startWithRedis(config: Config, log: Logger, embedded: EmbeddedRed
   const workers: Worker[] = [sessionWatcher, presenceTracker];
 
   const schema = await createSchema(pubSub);
-  const httpServer = http.createServer();
+  const { httpServer, apollo } = await createHttpServer(schema, services, []);
   httpServer.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
   const ws = attachWebSocketServer(httpServer, schema, services);
-  const { app, apollo } = await createHttpApp(httpServer, schema, services, []);
-  httpServer.on("request", app);
   for (const worker of workers) await worker.start();
 
   await new Promise<void>((resolve, reject) => {

@@ -5,7 +5,7 @@ import { expressMiddleware } from "@as-integrations/express5";
 import cors from "cors";
 import express from "express";
 import type { GraphQLSchema } from "graphql";
-import type { Server } from "node:http";
+import http from "node:http";
 import { formatError } from "../errors/errors";
 import { parseBearer } from "./auth";
 import { createContext, type AppContext, type Services } from "./context";
@@ -36,8 +36,27 @@ function corsForBrowsers(): express.RequestHandler {
   return (req, res, next) => (req.headers.origin === undefined ? next() : handle(req, res, next));
 }
 
-/** Builds Apollo Server and the express app that serves /graphql, /healthz and /readyz. */
-export async function createHttpApp(httpServer: Server, schema: GraphQLSchema, services: Services, extraPlugins: ApolloServerPlugin<AppContext>[]) {
+/**
+ * An HTTP server for an express app whose requests and responses are created with the app's own
+ * prototypes. Express otherwise re-prototypes every request and response
+ * (Object.setPrototypeOf), which V8 handles slowly: measured at about 50 µs of CPU per request,
+ * and it kept short-lived objects alive past young-generation collections (longer GC pauses).
+ * Express still sets the prototype, but to the one the object already has, which is a no-op.
+ */
+function serverFor(app: express.Express): http.Server {
+  class Request extends http.IncomingMessage {}
+  class Response extends http.ServerResponse {}
+  Object.setPrototypeOf(Request.prototype, app.request);
+  Object.setPrototypeOf(Response.prototype, app.response);
+  app.request = Request.prototype as express.Request;
+  app.response = Response.prototype as express.Response;
+  return http.createServer({ IncomingMessage: Request, ServerResponse: Response }, app);
+}
+
+/** Builds the HTTP server, Apollo Server and the express app that serves /graphql, /healthz and /readyz. */
+export async function createHttpServer(schema: GraphQLSchema, services: Services, extraPlugins: ApolloServerPlugin<AppContext>[]) {
+  const app = express();
+  const httpServer = serverFor(app);
   const apollo = new ApolloServer<AppContext>({
     schema,
     formatError,
@@ -56,7 +75,6 @@ export async function createHttpApp(httpServer: Server, schema: GraphQLSchema, s
   });
   await apollo.start();
 
-  const app = express();
   app.disable("x-powered-by");
   // Answers are per-user POSTs that are never revalidated; an ETag would only hash every body.
   app.set("etag", false);
@@ -85,5 +103,5 @@ export async function createHttpApp(httpServer: Server, schema: GraphQLSchema, s
         }),
     }),
   );
-  return { app, apollo };
+  return { httpServer, apollo };
 }
