@@ -110,11 +110,25 @@ describe("sessions", () => {
   it("revokeSession ends the session: its token is rejected at once on every instance", async () => {
     const laptop = await login(a.url, "erin");
     const phone = await login(a.url, "erin");
+    // Both instances have just verified the phone's session (and keep it in memory for a moment).
+    for (const app of [a, b]) expect((await gqlDoc(app.url, MeDocument, {}, { token: phone.token })).data?.me?.id).toBe(phone.sessionId);
     const res = await gqlDoc(a.url, RevokeSessionDocument, { id: phone.sessionId }, { token: laptop.token });
     expect(res.data).toEqual({ revokeSession: true });
     expect(errorCode(await gqlDoc(b.url, SessionsDocument, {}, { token: phone.token }))).toBe("UNAUTHENTICATED");
+    expect(errorCode(await gqlDoc(a.url, SessionsDocument, {}, { token: phone.token }))).toBe("UNAUTHENTICATED");
     const left = await gqlDoc(b.url, SessionsDocument, {}, { token: laptop.token });
     expect(left.data!.sessions.map((s) => s.id)).toEqual([laptop.sessionId]);
+  });
+
+  it("a session deleted in Redis behind the service's back is refused within about a second", async () => {
+    // No instance announced this end; an instance that just verified the session trusts it for
+    // at most 1 s before reading it again.
+    const { token, sessionId } = await login(a.url, "kim");
+    expect((await gqlDoc(b.url, MeDocument, {}, { token })).data?.me?.id).toBe(sessionId);
+    await redis.client().del(`${prefix}user:{kim}:session:${sessionId}`);
+    const deleted = Date.now();
+    await waitFor(async () => (await gqlDoc(b.url, MeDocument, {}, { token })).data?.me === null, 3000);
+    expect(Date.now() - deleted).toBeLessThan(2000);
   });
 
   it("revokeOtherSessions ends all but the current session and returns how many", async () => {

@@ -5,8 +5,8 @@ import { Topic, type SessionEndedPayload } from "../../server/topics";
 import type { EndedSession, SessionStore } from "./session.store";
 
 /**
- * Cuts ended sessions off this instance's sockets: at once when any instance announces the end
- * (SessionEnded), and on a periodic check that also finds sessions that expired. The check
+ * Cuts ended sessions off this instance's sockets (and what it remembers of them): at once when
+ * any instance announces the end (SessionEnded), and on a periodic check that also finds sessions that expired. The check
  * touches each session with an open socket, so a connected client keeps its session alive
  * until its absolute lifetime ends.
  */
@@ -25,6 +25,7 @@ export class SessionWatcher {
   async start(): Promise<void> {
     this.unlisten = await this.pubSub.listen(Topic.SessionEnded, undefined, (payload) => {
       const { sessionId } = payload as SessionEndedPayload;
+      this.store.forget(sessionId);
       this.registry.closeSession(sessionId, CloseCode.Unauthorized, "Session ended");
     });
     this.timer = setInterval(() => void this.check(), this.checkIntervalMs);
