@@ -45,8 +45,12 @@ export function isRedisUnavailable(err: unknown): boolean {
 export const serviceUnavailable = () =>
   new AppError(ErrorCode.SERVICE_UNAVAILABLE, "The service's store is unavailable; try again shortly");
 
+/** Apollo Server's own codes for a malformed request (no query, CSRF refusal, unknown operationName): bad input in the contract's terms. */
+const APOLLO_BAD_REQUEST_CODES = new Set(["BAD_REQUEST", "OPERATION_RESOLUTION_FAILURE"]);
+
 /**
- * The error a client sees. Errors with a contract code pass through; Redis outages become
+ * The error a client sees. Errors with a contract code pass through (Apollo's malformed-request
+ * codes become BAD_USER_INPUT); Redis outages become
  * SERVICE_UNAVAILABLE; anything else is an internal error whose message is hidden (it may hold
  * details that do not belong on the wire). Used by both HTTP (Apollo) and WebSocket results.
  */
@@ -57,6 +61,9 @@ export function formatError(formatted: GraphQLFormattedError, error: unknown): G
     return { ...formatted, message: serviceUnavailable().message, extensions: { code: ErrorCode.SERVICE_UNAVAILABLE } };
   }
   const code = formatted.extensions?.code;
+  if (typeof code === "string" && APOLLO_BAD_REQUEST_CODES.has(code)) {
+    return { ...formatted, extensions: { ...formatted.extensions, code: ErrorCode.BAD_USER_INPUT } };
+  }
   if (typeof code === "string" && code !== ErrorCode.INTERNAL_SERVER_ERROR) return formatted;
   if (error instanceof GraphQLError && !error.originalError) return formatted;
   return { ...formatted, message: "Internal server error", extensions: { code: ErrorCode.INTERNAL_SERVER_ERROR } };

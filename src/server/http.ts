@@ -9,10 +9,8 @@ import http from "node:http";
 import { formatError } from "../errors/errors";
 import { parseBearer } from "./auth";
 import { createContext, type AppContext, type Services } from "./context";
+import { jsonBody } from "./json-body";
 import { playgroundPlugin } from "./playground";
-
-/** Largest accepted JSON request body. */
-const MAX_BODY = "1mb";
 
 /** One log line per operation that ended with errors (codes and paths only, never variables). */
 function errorLogPlugin(services: Services): ApolloServerPlugin<AppContext> {
@@ -92,7 +90,7 @@ export async function createHttpServer(schema: GraphQLSchema, services: Services
   app.use(
     "/graphql",
     corsForBrowsers(),
-    express.json({ limit: MAX_BODY }),
+    jsonBody(),
     expressMiddleware(apollo, {
       context: async ({ req }) =>
         createContext(services, {

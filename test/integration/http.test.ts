@@ -92,4 +92,27 @@ describe("HTTP: GraphiQL, CORS, keep-alive", () => {
     expect(res.headers["keep-alive"]).toBe("timeout=65");
     expect(res.headers.etag).toBeUndefined();
   });
+
+  it("a body that is not JSON, too large, compressed or not UTF-8 gets a GraphQL error with BAD_USER_INPUT, never an HTML page", async () => {
+    const json = { "content-type": "application/json" };
+    const cases: [string, Record<string, string>, string, number][] = [
+      ["malformed JSON", json, '{"query": ', 400],
+      ["over 1 MiB", json, JSON.stringify({ query: `{ __typename } #${"x".repeat(1 << 20)}` }), 413],
+      ["another charset", { "content-type": "application/json; charset=latin1" }, typenameQuery, 415],
+      ["compressed", { ...json, "content-encoding": "gzip" }, typenameQuery, 415],
+      ["no operation in it", json, "[1]", 400],
+      ["a GET without the CSRF preflight header", {}, "", 400],
+    ];
+    for (const [what, headers, body, status] of cases) {
+      const res = await request(body ? app.url : `${app.url}?query=%7B__typename%7D`, body ? "POST" : "GET", headers, body || undefined);
+      expect({ what, status: res.status, type: res.headers["content-type"] }).toEqual({ what, status, type: "application/json; charset=utf-8" });
+      expect({ what, codes: (JSON.parse(res.body) as { errors: { extensions: { code: string } }[] }).errors.map((e) => e.extensions.code) }).toEqual({
+        what,
+        codes: ["BAD_USER_INPUT"],
+      });
+    }
+    // The service goes on answering.
+    const ok = await request(app.url, "POST", { "content-type": "application/json; charset=UTF-8" }, typenameQuery);
+    expect(JSON.parse(ok.body)).toEqual({ data: { __typename: "Query" } });
+  });
 });
