@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import type { Redis } from "ioredis";
 import type { App } from "../../src/app";
 import { inboxFeed } from "../../src/modules/messages/message.feed";
-import type { MessageRecord } from "../../src/modules/messages/message.store";
+import { fromPayload, type MessageRecord } from "../../src/modules/messages/message.store";
 import { Topic, type MessageReceivedPayload } from "../../src/server/topics";
 import { startTestApp, startTwoInstances, type TwoInstances } from "../helpers/app";
 import { collect, errorCode, gql, login, openSocket, waitFor, type TestSocket } from "../helpers/client";
@@ -339,7 +339,6 @@ describe("messages", () => {
           }
           return messages.list(sam, after, count);
         },
-        lastId: () => messages.lastId(sam),
       },
       "0-0",
     );
@@ -360,6 +359,35 @@ describe("messages", () => {
     expect(await take(1)).toEqual([marker]);
     await iterator.return?.();
     await waitFor(async () => Number(((await client.pubsub("NUMSUB", `${prefix}messageReceived:${sam}`)) as [string, number])[1]) === 0);
+  });
+
+  it("a live feed (no after) gets only messages sent once it listens, and reads back what it dropped while behind", async () => {
+    const [rob, sam] = [user("rob"), user("sam")];
+    const { messages, pubSub } = a.services;
+    const send = (body: string) => messages.send({ to: sam, from: rob, fromUsername: rob, body, clientMessageId: null });
+    await send("before");
+    const channel = `${prefix}messageReceived:${sam}`;
+    // The 300 live messages reach the feed in one burst (as from one socket read): far more than
+    // it holds, before it has yielded any.
+    const held: MessageRecord[] = [];
+    const feed = inboxFeed(
+      {
+        listen: (onMessage) =>
+          pubSub.listen(Topic.MessageReceived, sam, (payload) => {
+            if (held.push(fromPayload(payload as MessageReceivedPayload)) === 300) held.forEach(onMessage);
+          }),
+        readAfter: (after, count) => messages.list(sam, after, count),
+      },
+      null,
+    );
+    const iterator = feed[Symbol.asyncIterator]();
+    const first = iterator.next();
+    await waitFor(async () => Number(((await client.pubsub("NUMSUB", channel)) as [string, number])[1]) === 1);
+    const sent = (await Promise.all(Array.from({ length: 300 }, (_, i) => send(`live ${i}`)))).map((r) => r.message.id);
+    const ids = [((await first).value as MessageRecord).id];
+    while (ids.length < sent.length) ids.push(((await iterator.next()).value as MessageRecord).id);
+    expect(ids).toEqual(sent);
+    await iterator.return?.();
   });
 
   it("messages pages through the inbox oldest first, at most 200 per page", async () => {

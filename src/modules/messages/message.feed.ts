@@ -1,5 +1,5 @@
 import { Repeater } from "@graphql-yoga/subscription";
-import { compareIds } from "./message.rules";
+import { compareIds, idBefore } from "./message.rules";
 import type { MessageRecord } from "./message.store";
 
 /** Stored messages read per round trip while replaying. */
@@ -17,28 +17,28 @@ export interface InboxSource {
   listen(onMessage: (message: MessageRecord) => void): Promise<() => void>;
   /** Stored messages after an id, oldest first. */
   readAfter(after: string, count: number): Promise<MessageRecord[]>;
-  /** The newest stored id ("0-0" when empty). */
-  lastId(): Promise<string>;
 }
 
 /**
- * The messages of one inbox, in id order, each once: the stored ones after `after` (none when
- * null), then live ones. The live subscription starts before the inbox is read, and a message is
- * yielded only when its id is greater than the last one yielded, so a message sent during the
- * replay is neither missed nor repeated.
+ * The messages of one inbox, in id order, each once: the stored ones after `after`, then live
+ * ones; without `after`, live ones from the confirmed SUBSCRIBE on (a message is published by the
+ * script that stores it, so every message stored later is heard). The live subscription starts
+ * before the inbox is read, and a message is yielded only when its id is greater than the last
+ * one yielded, so a message sent during the replay is neither missed nor repeated.
  */
 export function inboxFeed(source: InboxSource, after: string | null): AsyncIterable<MessageRecord> {
   return new Repeater<MessageRecord>(async (push, stop) => {
-    // Without `after`, start at the newest stored message, read before subscribing: messages
-    // stored between that read and the confirmed SUBSCRIBE come from the replay below.
-    let cursor = after ?? (await source.lastId());
+    /** The last id yielded; null while a live-only feed has yielded none. */
+    let cursor = after;
     let live: MessageRecord[] = [];
-    let readStore = true;
+    let readStore = after !== null;
     let stopped = false;
     let wake = () => {};
     const unlisten = await source.listen((message) => {
       if (live.length < LIVE_BUFFER) live.push(message);
       else {
+        // Read the dropped ones back from the inbox: after the last one yielded, or from the first one held.
+        cursor ??= idBefore(live[0].id);
         live = [];
         readStore = true;
       }
@@ -49,7 +49,7 @@ export function inboxFeed(source: InboxSource, after: string | null): AsyncItera
       wake();
     });
     const deliver = async (message: MessageRecord) => {
-      if (compareIds(message.id, cursor) <= 0) return;
+      if (cursor !== null && compareIds(message.id, cursor) <= 0) return;
       cursor = message.id;
       await push(message);
     };
@@ -59,7 +59,8 @@ export function inboxFeed(source: InboxSource, after: string | null): AsyncItera
           readStore = false;
           let page: MessageRecord[];
           do {
-            page = await source.readAfter(cursor, REPLAY_PAGE);
+            // A replay always has a cursor: `after`, or the one set when live messages were dropped.
+            page = await source.readAfter(cursor!, REPLAY_PAGE);
             for (const message of page) if (!stopped) await deliver(message);
           } while (page.length === REPLAY_PAGE && !stopped);
         }

@@ -73,7 +73,6 @@ export class MessageResolver {
           listen: (onMessage) =>
             pubSub.listen(Topic.MessageReceived, userId, (payload) => onMessage(fromPayload(payload as MessageReceivedPayload))),
           readAfter: (cursor, count) => messages.list(userId, cursor, count),
-          lastId: () => messages.lastId(userId),
         },
         after,
       );

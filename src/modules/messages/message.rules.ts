@@ -43,6 +43,13 @@ export function idAfter(id: string): string | null {
   return ms < MAX_U64 ? format({ ms: ms + 1n, seq: 0n }) : null;
 }
 
+/** The largest id before `id` ("0-0" for "0-0"): `idAfter(idBefore(id))` is `id`. */
+export function idBefore(id: string): string {
+  const { ms, seq } = parse(id)!;
+  if (seq > 0n) return format({ ms, seq: seq - 1n });
+  return ms > 0n ? format({ ms: ms - 1n, seq: MAX_U64 }) : "0-0";
+}
+
 /** The id in canonical form (no leading zeros), or BAD_USER_INPUT. */
 export function validateMessageId(id: string, field: string): string {
   const parsed = parse(id);

@@ -84,12 +84,6 @@ export class MessageStore {
     return entries.map(([id, fields]) => fromEntry(userId, id, fields));
   }
 
-  /** The id of the newest message in the inbox, or "0-0" when it is empty. */
-  async lastId(userId: string): Promise<string> {
-    const [newest] = await this.redis.xrevrange(this.keys.inbox(userId), "+", "-", "COUNT", 1);
-    return newest?.[0] ?? "0-0";
-  }
-
   async unreadCount(userId: string): Promise<number> {
     return (await this.scripts.unread([this.keys.inbox(userId), this.keys.state(userId)], [this.retentionFloor()])) as number;
   }
