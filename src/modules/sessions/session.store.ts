@@ -60,7 +60,7 @@ export class SessionStore {
   private readonly keys: SessionKeys;
   private readonly scripts;
   private readonly tokenCache = new Map<string, { userId: string; sessionId: string }>();
-  /** By session id; at most TOKEN_CACHE_SIZE (one per cached token). */
+  /** By session id, for sessions whose token is in tokenCache (evicted with it, so bounded by it). */
   private readonly verified = new Map<string, Verified>();
   /** Ends seen here so far: a read that overlapped one is not kept, as it may predate the end. */
   private endsSeen = 0;
@@ -98,6 +98,9 @@ export class SessionStore {
     );
     // Written after the session: a token key never points at a session that was not created.
     await this.redis.set(this.keys.token(tokenHash), `${session.userId} ${session.id}`, "PXAT", session.maxExpiresAt);
+    // Clients use a new token at once (a socket, the first query): this instance knows it already.
+    this.remember(tokenHash, { userId: session.userId, sessionId: session.id });
+    this.verified.set(session.id, { session, readAt: now });
     return { token, session };
   }
 
@@ -114,8 +117,7 @@ export class SessionStore {
       if (!value) return null;
       const [userId, sessionId] = value.split(" ");
       owner = { userId, sessionId };
-      if (this.tokenCache.size >= TOKEN_CACHE_SIZE) this.tokenCache.delete(this.tokenCache.keys().next().value as string);
-      this.tokenCache.set(tokenHash, owner);
+      this.remember(tokenHash, owner);
     }
     const now = this.now();
     const known = this.verified.get(owner.sessionId);
@@ -129,10 +131,18 @@ export class SessionStore {
       this.verified.delete(owner.sessionId);
       return null;
     }
-    if (endsBefore !== this.endsSeen) return session;
-    if (this.verified.size >= TOKEN_CACHE_SIZE) this.verified.delete(this.verified.keys().next().value as string);
-    this.verified.set(owner.sessionId, { session, readAt: now });
+    if (endsBefore === this.endsSeen) this.verified.set(owner.sessionId, { session, readAt: now });
     return session;
+  }
+
+  /** Keeps a token's owner, and at most TOKEN_CACHE_SIZE of them (with their verified sessions). */
+  private remember(tokenHash: string, owner: { userId: string; sessionId: string }): void {
+    if (this.tokenCache.size >= TOKEN_CACHE_SIZE) {
+      const [oldestHash, oldest] = this.tokenCache.entries().next().value as [string, { sessionId: string }];
+      this.tokenCache.delete(oldestHash);
+      this.verified.delete(oldest.sessionId);
+    }
+    this.tokenCache.set(tokenHash, owner);
   }
 
   /** Drops what this instance remembers of a session another instance ended. */
