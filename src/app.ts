@@ -5,7 +5,7 @@ import { createIdentityVerifier } from "./modules/sessions/identity";
 import { MessageStore } from "./modules/messages/message.store";
 import { PresenceStore } from "./modules/presence/presence.store";
 import { PresenceTracker } from "./modules/presence/presence.tracker";
-import { SessionStore } from "./modules/sessions/session.store";
+import { SESSION_TRUST_MS, SessionStore } from "./modules/sessions/session.store";
 import { SessionWatcher } from "./modules/sessions/session.watcher";
 import { SettingsStore } from "./modules/settings/settings.store";
 import { connectRedis, quitRedis } from "./redis/connections";
@@ -64,6 +64,7 @@ async function startWithRedis(config: Config, log: Logger, embedded: EmbeddedRed
     idleTimeoutMs: config.sessionIdleTimeoutMs,
     maxAgeMs: config.sessionMaxAgeMs,
     touchIntervalMs: config.sessionTouchIntervalMs,
+    trustMs: config.redisCluster ? 0 : SESSION_TRUST_MS,
   });
   const sessionWatcher = new SessionWatcher(sessions, connections, pubSub, config.sessionTouchIntervalMs, log);
   const presence = new PresenceStore(redis.command, config.keyPrefix, Topic.PresenceChanged, config.presenceTtlMs);

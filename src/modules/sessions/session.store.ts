@@ -23,6 +23,8 @@ export interface SessionPolicy {
   idleTimeoutMs: number;
   maxAgeMs: number;
   touchIntervalMs: number;
+  /** SESSION_TRUST_MS, or 0 to read the session from Redis on every use. */
+  trustMs: number;
 }
 
 export interface NewSession {
@@ -43,12 +45,13 @@ export const hashToken = (token: string) => createHash("sha256").update(token).d
 /** Token-hash -> session mappings never change, so a bounded local cache of them is always right. */
 const TOKEN_CACHE_SIZE = 10_000;
 /**
- * How long this instance trusts a session it read from Redis without reading it again. An end
- * is announced to every instance (SessionEnded), which drops the session here at once; this bound
+ * How long an instance trusts a session it read from Redis without reading it again. An end is
+ * announced to every instance (SessionEnded), which drops the session there at once; this bound
  * covers an announcement lost while the pub/sub connection was down (or a session deleted in
- * Redis by hand).
+ * Redis by hand). On Redis Cluster, where announcements are relayed between nodes with a delay
+ * of their own, the service trusts nothing (0) and reads every session.
  */
-const VERIFIED_FOR_MS = 1000;
+export const SESSION_TRUST_MS = 1000;
 
 /** A session read from Redis, and when. */
 interface Verified {
@@ -100,13 +103,13 @@ export class SessionStore {
     await this.redis.set(this.keys.token(tokenHash), `${session.userId} ${session.id}`, "PXAT", session.maxExpiresAt);
     // Clients use a new token at once (a socket, the first query): this instance knows it already.
     this.remember(tokenHash, { userId: session.userId, sessionId: session.id });
-    this.verified.set(session.id, { session, readAt: now });
+    this.trust(session, now);
     return { token, session };
   }
 
   /**
    * The live session a bearer token opens (recording its use), or null. A session read from
-   * Redis less than VERIFIED_FOR_MS ago, not expired and with no touch due is answered from
+   * Redis less than `trustMs` ago, not expired and with no touch due is answered from
    * memory: under load that saves a round trip on nearly every request.
    */
   async authenticate(token: string): Promise<SessionRecord | null> {
@@ -121,7 +124,7 @@ export class SessionStore {
     }
     const now = this.now();
     const known = this.verified.get(owner.sessionId);
-    if (known && now - known.readAt < VERIFIED_FOR_MS && now < known.session.expiresAt && now - known.session.lastSeenAt < this.policy.touchIntervalMs) {
+    if (known && now - known.readAt < this.policy.trustMs && now < known.session.expiresAt && now - known.session.lastSeenAt < this.policy.touchIntervalMs) {
       return known.session;
     }
     const endsBefore = this.endsSeen;
@@ -131,8 +134,12 @@ export class SessionStore {
       this.verified.delete(owner.sessionId);
       return null;
     }
-    if (endsBefore === this.endsSeen) this.verified.set(owner.sessionId, { session, readAt: now });
+    if (endsBefore === this.endsSeen) this.trust(session, now);
     return session;
+  }
+
+  private trust(session: SessionRecord, readAt: number): void {
+    if (this.policy.trustMs > 0) this.verified.set(session.id, { session, readAt });
   }
 
   /** Keeps a token's owner, and at most TOKEN_CACHE_SIZE of them (with their verified sessions). */
