@@ -124,9 +124,8 @@ export class SessionStore {
     }
     const now = this.now();
     const known = this.verified.get(owner.sessionId);
-    if (known && now - known.readAt < this.policy.trustMs && now < known.session.expiresAt && now - known.session.lastSeenAt < this.policy.touchIntervalMs) {
-      return known.session;
-    }
+    const trusted = known && now - known.readAt < this.policy.trustMs && now < known.session.expiresAt;
+    if (trusted && now - known.session.lastSeenAt < this.policy.touchIntervalMs) return known.session;
     const endsBefore = this.endsSeen;
     const session = await this.touch(owner.userId, owner.sessionId);
     if (!session) {
@@ -138,6 +137,7 @@ export class SessionStore {
     return session;
   }
 
+  /** Remembers a session just read from (or written to) Redis, unless trust is off. */
   private trust(session: SessionRecord, readAt: number): void {
     if (this.policy.trustMs > 0) this.verified.set(session.id, { session, readAt });
   }

@@ -6,9 +6,9 @@ import type { EndedSession, SessionStore } from "./session.store";
 
 /**
  * Cuts ended sessions off this instance's sockets (and what it remembers of them): at once when
- * any instance announces the end (SessionEnded), and on a periodic check that also finds sessions that expired. The check
- * touches each session with an open socket, so a connected client keeps its session alive
- * until its absolute lifetime ends.
+ * any instance announces the end (SessionEnded), and on a periodic check that also finds
+ * sessions that expired. The check touches each session with an open socket, so a connected
+ * client keeps its session alive until its absolute lifetime ends.
  */
 export class SessionWatcher {
   private timer?: NodeJS.Timeout;
