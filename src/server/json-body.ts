@@ -1,8 +1,8 @@
 import type { RequestHandler, Response } from "express";
-import { ErrorCode } from "../errors/errors";
+import { badInput } from "../errors/errors";
 
 /** Largest accepted request body. */
-export const MAX_BODY_BYTES = 1 << 20;
+const MAX_BODY_BYTES = 1 << 20;
 
 /**
  * Reads an `application/json` request body (UTF-8, not compressed, at most MAX_BODY_BYTES) into
@@ -55,5 +55,5 @@ const mediaType = (contentType: string) => contentType.split(";", 1)[0].trim().t
 
 /** A GraphQL error response; the connection closes after it, so an unread rest of the body is dropped. */
 function refuse(res: Response, status: number, message: string): void {
-  res.status(status).set("connection", "close").json({ errors: [{ message, extensions: { code: ErrorCode.BAD_USER_INPUT } }] });
+  res.status(status).set("connection", "close").json({ errors: [badInput(message).toJSON()] });
 }

@@ -366,7 +366,6 @@ describe("messages", () => {
     const { messages, pubSub } = a.services;
     const send = (body: string) => messages.send({ to: sam, from: rob, fromUsername: rob, body, clientMessageId: null });
     await send("before");
-    const channel = `${prefix}messageReceived:${sam}`;
     // The 300 live messages reach the feed in one burst (as from one socket read): far more than
     // it holds, before it has yielded any.
     const held: MessageRecord[] = [];
@@ -382,7 +381,7 @@ describe("messages", () => {
     );
     const iterator = feed[Symbol.asyncIterator]();
     const first = iterator.next();
-    await waitFor(async () => Number(((await client.pubsub("NUMSUB", channel)) as [string, number])[1]) === 1);
+    await waitFor(async () => (await subscribers(sam)) === 1);
     const sent = (await Promise.all(Array.from({ length: 300 }, (_, i) => send(`live ${i}`)))).map((r) => r.message.id);
     const ids = [((await first).value as MessageRecord).id];
     while (ids.length < sent.length) ids.push(((await iterator.next()).value as MessageRecord).id);
