@@ -1,10 +1,9 @@
 import { EventEmitter } from "node:events";
-import { randomUUID } from "node:crypto";
 import type { WebSocket } from "ws";
 
 /** One WebSocket of this instance, authenticated at `connection_init`. */
 export interface LiveSocket {
-  /** Unique per socket and instance. */
+  /** Unique per socket and instance (a counter: each instance names its leases with its own random id). */
   id: string;
   userId: string;
   sessionId: string;
@@ -26,6 +25,7 @@ export enum CloseCode {
  */
 export class ConnectionRegistry extends EventEmitter<{ open: [LiveSocket]; close: [LiveSocket] }> {
   private readonly bySession = new Map<string, Set<LiveSocket>>();
+  private socketsOpened = 0;
   /**
    * Anonymous sockets whose operations authenticated one by one (GraphiQL sends its headers per
    * operation), by session. Ending the session closes them too; they are not presence.
@@ -33,7 +33,7 @@ export class ConnectionRegistry extends EventEmitter<{ open: [LiveSocket]; close
   private readonly byOperationSession = new Map<string, { userId: string; sockets: Set<WebSocket> }>();
 
   add(userId: string, sessionId: string, socket: WebSocket): LiveSocket {
-    const live: LiveSocket = { id: randomUUID(), userId, sessionId, socket, openedAt: Date.now() };
+    const live: LiveSocket = { id: (++this.socketsOpened).toString(36), userId, sessionId, socket, openedAt: Date.now() };
     let set = this.bySession.get(sessionId);
     if (!set) this.bySession.set(sessionId, (set = new Set()));
     set.add(live);

@@ -1,4 +1,3 @@
-import { Repeater } from "@graphql-yoga/subscription";
 import { compareIds, idBefore } from "./message.rules";
 import type { MessageRecord } from "./message.store";
 
@@ -26,49 +25,121 @@ export interface InboxSource {
  * before the inbox is read, and a message is yielded only when its id is greater than the last
  * one yielded, so a message sent during the replay is neither missed nor repeated.
  */
-export function inboxFeed(source: InboxSource, after: string | null): AsyncIterable<MessageRecord> {
-  return new Repeater<MessageRecord>(async (push, stop) => {
-    /** The last id yielded; null while a live-only feed has yielded none. */
-    let cursor = after;
-    let live: MessageRecord[] = [];
-    let readStore = after !== null;
-    let stopped = false;
-    let wake = () => {};
-    const unlisten = await source.listen((message) => {
-      if (live.length < LIVE_BUFFER) live.push(message);
-      else {
-        // Read the dropped ones back from the inbox: after the last one yielded, or from the first one held.
-        cursor ??= idBefore(live[0].id);
-        live = [];
-        readStore = true;
-      }
-      wake();
-    });
-    void stop.then(() => {
-      stopped = true;
-      wake();
-    });
-    const deliver = async (message: MessageRecord) => {
-      if (cursor !== null && compareIds(message.id, cursor) <= 0) return;
-      cursor = message.id;
-      await push(message);
-    };
+export function inboxFeed(source: InboxSource, after: string | null): AsyncIterableIterator<MessageRecord> {
+  return new InboxFeed(source, after);
+}
+
+/**
+ * One object per subscription, as it stays open for the socket's life: the state is its fields
+ * and the consumer's `next()` does the work (no executor, queue or promise per pushed message).
+ */
+class InboxFeed implements AsyncIterableIterator<MessageRecord> {
+  /** The last id yielded; null while a live-only feed has yielded none. */
+  private cursor: string | null;
+  /** The inbox must be read after `cursor`: a replay, or live messages were dropped. */
+  private readStore: boolean;
+  /** The last page read was full, so more may follow it. */
+  private pageFull = false;
+  private page: MessageRecord[] = [];
+  private live: MessageRecord[] = [];
+  private listening: Promise<void> | undefined;
+  private unlisten: (() => void) | undefined;
+  private wake: (() => void) | undefined;
+  private stopped = false;
+
+  constructor(
+    private readonly source: InboxSource,
+    after: string | null,
+  ) {
+    this.cursor = after;
+    this.readStore = after !== null;
+  }
+
+  async next(): Promise<IteratorResult<MessageRecord>> {
     try {
-      while (!stopped) {
-        if (readStore) {
-          readStore = false;
-          let page: MessageRecord[];
-          do {
-            // A replay always has a cursor: `after`, or the one set when live messages were dropped.
-            page = await source.readAfter(cursor!, REPLAY_PAGE);
-            for (const message of page) if (!stopped) await deliver(message);
-          } while (page.length === REPLAY_PAGE && !stopped);
+      this.listening ??= this.source.listen((message) => this.hear(message)).then((stop) => {
+        if (this.stopped) stop();
+        else this.unlisten = stop;
+      });
+      await this.listening;
+      while (!this.stopped) {
+        if (this.page.length === 0 && (this.readStore || this.pageFull)) {
+          await this.readPage();
+          continue;
         }
-        while (live.length > 0 && !readStore && !stopped) await deliver(live.shift()!);
-        if (!stopped && !readStore) await new Promise<void>((resolve) => (wake = resolve));
+        const message = this.page.shift() ?? this.live.shift();
+        if (message === undefined) await this.nextWake();
+        else if (this.cursor === null || compareIds(message.id, this.cursor) > 0) {
+          this.cursor = message.id;
+          return { done: false, value: message };
+        }
       }
-    } finally {
-      unlisten();
+    } catch (err) {
+      this.stop();
+      throw err;
     }
-  });
+    return { done: true, value: undefined };
+  }
+
+  async return(): Promise<IteratorResult<MessageRecord>> {
+    this.stop();
+    return { done: true, value: undefined };
+  }
+
+  async throw(error: unknown): Promise<IteratorResult<MessageRecord>> {
+    this.stop();
+    throw error;
+  }
+
+  [Symbol.asyncIterator]() {
+    return this;
+  }
+
+  private hear(message: MessageRecord) {
+    if (this.live.length < LIVE_BUFFER) this.live.push(message);
+    else {
+      // Read the dropped ones back from the inbox: after the last one yielded, or from the first one held.
+      this.cursor ??= idBefore(this.live[0].id);
+      this.live = [];
+      this.readStore = true;
+    }
+    this.wakeUp();
+  }
+
+  /** Reads the next stored page after the cursor into `page`. */
+  private async readPage() {
+    this.readStore = false;
+    // A replay always has a cursor: `after`, or the one set when live messages were dropped.
+    this.page = await this.source.readAfter(this.cursor!, REPLAY_PAGE);
+    this.pageFull = this.page.length === REPLAY_PAGE;
+  }
+
+  /** Resolves at the next message heard or at the stop (every waiter, should a consumer pull twice at once). */
+  private nextWake() {
+    return new Promise<void>((resolve) => {
+      const earlier = this.wake;
+      this.wake = earlier
+        ? () => {
+            earlier();
+            resolve();
+          }
+        : resolve;
+    });
+  }
+
+  private stop() {
+    if (this.stopped) return;
+    this.stopped = true;
+    this.unlisten?.();
+    this.unlisten = undefined;
+    this.page = [];
+    this.live = [];
+    this.wakeUp();
+  }
+
+  private wakeUp() {
+    const wake = this.wake;
+    this.wake = undefined;
+    wake?.();
+  }
 }
