@@ -38,29 +38,35 @@ export interface Caller {
   ip: string | null;
 }
 
-export interface AppContext {
-  services: Services;
-  caller: Caller;
+/**
+ * The context of one operation (an HTTP request, or one subscription for its whole life). A class,
+ * so that the many long-lived subscription contexts share their methods instead of each holding
+ * its own closures.
+ */
+export class AppContext {
+  private lookup: Promise<SessionRecord | null> | undefined;
+
+  constructor(
+    readonly services: Services,
+    readonly caller: Caller,
+  ) {}
+
   /** The caller's live session, looked up once per operation; null without a valid token. */
-  session(): Promise<SessionRecord | null>;
+  session(): Promise<SessionRecord | null> {
+    return (this.lookup ??= this.caller.token ? this.services.sessions.authenticate(this.caller.token) : Promise.resolve(null));
+  }
+
   /** The caller's live session, or UNAUTHENTICATED. */
-  requireSession(): Promise<SessionRecord>;
+  async requireSession(): Promise<SessionRecord> {
+    const found = await this.session();
+    if (!found) throw unauthenticated(this.caller.token ? "The session token is invalid or the session has ended" : undefined);
+    return found;
+  }
+
   /** FORBIDDEN (UNAUTHENTICATED when admin calls are disabled) unless the x-api-key is right. */
-  requireAdmin(): void;
+  requireAdmin(): void {
+    assertAdmin(this.services.config.adminApiKey, this.caller.apiKey);
+  }
 }
 
-export function createContext(services: Services, caller: Caller): AppContext {
-  let lookup: Promise<SessionRecord | null> | undefined;
-  const session = () => (lookup ??= caller.token ? services.sessions.authenticate(caller.token) : Promise.resolve(null));
-  return {
-    services,
-    caller,
-    session,
-    async requireSession() {
-      const found = await session();
-      if (!found) throw unauthenticated(caller.token ? "The session token is invalid or the session has ended" : undefined);
-      return found;
-    },
-    requireAdmin: () => assertAdmin(services.config.adminApiKey, caller.apiKey),
-  };
-}
+export const createContext = (services: Services, caller: Caller) => new AppContext(services, caller);

@@ -42,23 +42,35 @@ function sharedKey(args: ExecutionArgs): string | undefined {
   return JSON.stringify([source, args.operationName ?? null, args.variableValues ?? null]);
 }
 
-/** Maps each event through `map`; `return()` reaches the source at once, even while it waits. */
 function mapEvents<T>(source: AsyncIterable<T>, map: (event: T) => Result): AsyncIterableIterator<ExecutionResult> {
-  const iterator = source[Symbol.asyncIterator]();
-  const next = async (step: IteratorResult<T>): Promise<IteratorResult<ExecutionResult>> =>
-    step.done ? { done: true, value: undefined } : { done: false, value: await map(step.value) };
-  return {
-    next: () => iterator.next().then(next),
-    return: async () => {
-      await iterator.return?.();
-      return { done: true, value: undefined };
-    },
-    throw: async (error: unknown) => {
-      await iterator.return?.();
-      throw error;
-    },
-    [Symbol.asyncIterator]() {
-      return this;
-    },
-  };
+  return new MappedEvents(source[Symbol.asyncIterator](), map);
+}
+
+/** Maps each event through `map`; `return()` reaches the source at once, even while it waits. */
+class MappedEvents<T> implements AsyncIterableIterator<ExecutionResult> {
+  constructor(
+    private readonly source: AsyncIterator<T>,
+    private readonly map: (event: T) => Result,
+  ) {}
+
+  // Not an async function: a waiting subscription then holds a callback, not a suspended frame.
+  next(): Promise<IteratorResult<ExecutionResult>> {
+    return this.source.next().then(async (step) =>
+      step.done ? { done: true, value: undefined } : { done: false, value: await this.map(step.value) },
+    );
+  }
+
+  async return(): Promise<IteratorResult<ExecutionResult>> {
+    await this.source.return?.();
+    return { done: true, value: undefined };
+  }
+
+  async throw(error: unknown): Promise<IteratorResult<ExecutionResult>> {
+    await this.source.return?.();
+    throw error;
+  }
+
+  [Symbol.asyncIterator]() {
+    return this;
+  }
 }
