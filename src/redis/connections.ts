@@ -47,9 +47,9 @@ function clientOptions(name: string, commandTimeoutMs?: number): RedisOptions {
  * Commands written during one turn of the event loop leave in one write: the socket is corked at
  * the turn's first command and uncorked after its I/O callbacks have run. Under load that saves
  * most of the per-request syscalls (many requests' commands share a write). It is what ioredis'
- * auto-pipelining does, without the pipeline object per batch: with its per-object accessor, each
- * batch kept its requests' objects alive through young-generation collections (measured: most
- * of what was promoted to the old generation under load, and the longer scavenge pauses).
+ * auto-pipelining does, without its pipeline object per batch, which kept each batch's requests
+ * alive through young-generation collections (measured: most of what was promoted to the old
+ * generation under load, and the longer GC pauses).
  */
 function coalesceWrites(redis: Redis): void {
   redis.on("connect", () => {
