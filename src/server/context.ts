@@ -68,5 +68,3 @@ export class AppContext {
     assertAdmin(this.services.config.adminApiKey, this.caller.apiKey);
   }
 }
-
-export const createContext = (services: Services, caller: Caller) => new AppContext(services, caller);

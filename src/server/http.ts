@@ -8,7 +8,7 @@ import type { GraphQLSchema } from "graphql";
 import http from "node:http";
 import { formatError } from "../errors/errors";
 import { parseBearer } from "./auth";
-import { createContext, type AppContext, type Services } from "./context";
+import { AppContext, type Services } from "./context";
 import { jsonBody } from "./json-body";
 import { playgroundPlugin } from "./playground";
 
@@ -93,7 +93,7 @@ export async function createHttpServer(schema: GraphQLSchema, services: Services
     jsonBody(),
     expressMiddleware(apollo, {
       context: async ({ req }) =>
-        createContext(services, {
+        new AppContext(services, {
           token: parseBearer(req.headers.authorization),
           apiKey: req.headers["x-api-key"] as string | undefined,
           userAgent: req.headers["user-agent"] ?? null,

@@ -21,8 +21,8 @@ export async function subscribeSharingResults(args: ExecutionArgs) {
   if (!(Symbol.asyncIterator in events)) return events; // the errors of a refused subscription
   const run = (event: unknown): Result => execute({ ...args, rootValue: event });
   const key = sharedKey(args);
-  if (key === undefined) return mapEvents(events, run);
-  return mapEvents(events, (event) => {
+  if (key === undefined) return new MappedEvents(events, run);
+  return new MappedEvents(events, (event) => {
     if (typeof event !== "object" || event === null) return run(event);
     let results = resultsByEvent.get(event);
     if (!results) resultsByEvent.set(event, (results = new Map()));
@@ -42,16 +42,16 @@ function sharedKey(args: ExecutionArgs): string | undefined {
   return JSON.stringify([source, args.operationName ?? null, args.variableValues ?? null]);
 }
 
-function mapEvents<T>(source: AsyncIterable<T>, map: (event: T) => Result): AsyncIterableIterator<ExecutionResult> {
-  return new MappedEvents(source[Symbol.asyncIterator](), map);
-}
-
 /** Maps each event through `map`; `return()` reaches the source at once, even while it waits. */
 class MappedEvents<T> implements AsyncIterableIterator<ExecutionResult> {
+  private readonly source: AsyncIterator<T>;
+
   constructor(
-    private readonly source: AsyncIterator<T>,
+    events: AsyncIterable<T>,
     private readonly map: (event: T) => Result,
-  ) {}
+  ) {
+    this.source = events[Symbol.asyncIterator]();
+  }
 
   // Not an async function: a waiting subscription then holds a callback, not a suspended frame.
   next(): Promise<IteratorResult<ExecutionResult>> {

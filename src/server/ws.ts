@@ -6,7 +6,7 @@ import { formatError, isRedisUnavailable } from "../errors/errors";
 import type { SessionRecord } from "../modules/sessions/session.store";
 import { parseBearer } from "./auth";
 import { CloseCode, type LiveSocket } from "./connections";
-import { createContext, type AppContext, type Services } from "./context";
+import { AppContext, type Services } from "./context";
 import { documentCache } from "./document-cache";
 import { subscribeSharingResults } from "./shared-subscribe";
 
@@ -74,7 +74,7 @@ export function attachWebSocketServer(httpServer: Server, schema: GraphQLSchema,
       },
       context: (ctx, _id, payload) => {
         const headers = (payload.extensions?.headers ?? {}) as Record<string, unknown>;
-        return createContext(services, {
+        return new AppContext(services, {
           token: ctx.extra.token ?? parseBearer(headers.authorization ?? headers.Authorization),
           apiKey: undefined, // admin calls are HTTP only
           userAgent: ctx.extra.userAgent ?? null,

@@ -1,5 +1,6 @@
 import { createHash } from "node:crypto";
 import type { App } from "../../src/app";
+import { SessionKeys } from "../../src/modules/sessions/session.keys";
 import { ADMIN_KEY, startTwoInstances, type TwoInstances } from "../helpers/app";
 import {
   LoginDocument,
@@ -125,7 +126,7 @@ describe("sessions", () => {
     // at most 1 s before reading it again.
     const { token, sessionId } = await login(a.url, "kim");
     expect((await gqlDoc(b.url, MeDocument, {}, { token })).data?.me?.id).toBe(sessionId);
-    await redis.client().del(`${prefix}user:{kim}:session:${sessionId}`);
+    await redis.client().del(new SessionKeys(prefix).session("kim", sessionId));
     const deleted = Date.now();
     await waitFor(async () => (await gqlDoc(b.url, MeDocument, {}, { token })).data?.me === null, 3000);
     expect(Date.now() - deleted).toBeLessThan(2000);
