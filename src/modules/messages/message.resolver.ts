@@ -46,8 +46,8 @@ export class MessageResolver {
     @Ctx() ctx: AppContext,
   ): Promise<Message> {
     const sender = await ctx.requireSession();
-    const input = validateMessageInput({ to, body, clientMessageId: clientMessageId ?? null }, ctx.services.config.messageMaxBytes);
-    const { message } = await ctx.services.messages.send({ ...input, from: sender.userId, fromUsername: sender.username });
+    const input = { to, body, clientMessageId: clientMessageId ?? null, from: sender.userId, fromUsername: sender.username };
+    const { message } = await ctx.services.messages.send(validateMessageInput(input, ctx.services.config.messageMaxBytes));
     return Message.from(message);
   }
 

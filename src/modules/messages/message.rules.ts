@@ -64,7 +64,7 @@ export interface MessageInput {
 }
 
 /** Checks sendMessage's arguments; BAD_USER_INPUT names the first wrong one. */
-export function validateMessageInput(input: MessageInput, maxBodyBytes: number): MessageInput {
+export function validateMessageInput<T extends MessageInput>(input: T, maxBodyBytes: number): T {
   validateUserId(input.to, "to");
   // A lone surrogate cannot be encoded as UTF-8 (it would be stored as U+FFFD, changing the text).
   if (/\p{Cs}/u.test(input.body)) throw badInput("body must be valid Unicode text", "body");

@@ -108,7 +108,10 @@ export class MessageStore {
 
 /** A message as published by the send script. */
 export function fromPayload(payload: MessageReceivedPayload): MessageRecord {
-  return { ...payload, clientMessageId: payload.clientMessageId ?? null };
+  // Field by field: a spread followed by a property the payload may lack makes objects that outlive
+  // young-generation GCs on Node 20 (see spreadOverwritesPlugin in server/http.ts).
+  const { id, from, fromUsername, to, body, sentAt } = payload;
+  return { id, from, fromUsername, to, body, sentAt, clientMessageId: payload.clientMessageId ?? null };
 }
 
 function fromEntry(to: string, id: string, flat: string[]): MessageRecord {

@@ -25,7 +25,7 @@ export class Message {
   clientMessageId!: string | null;
 
   static from(record: MessageRecord): Message {
-    return Object.assign(new Message(), { ...record, sentAt: new Date(record.sentAt) });
+    return Object.assign(new Message(), record, { sentAt: new Date(record.sentAt) });
   }
 }
 
