@@ -53,12 +53,14 @@ class MappedEvents<T> implements AsyncIterableIterator<ExecutionResult> {
     this.source = events[Symbol.asyncIterator]();
   }
 
-  // Not an async function: a waiting subscription then holds a callback, not a suspended frame.
+  // Not an async function, and one callback for every event: a subscription waiting for its next
+  // event holds only the source's promise and the reaction to it.
   next(): Promise<IteratorResult<ExecutionResult>> {
-    return this.source.next().then(async (step) =>
-      step.done ? { done: true, value: undefined } : { done: false, value: await this.map(step.value) },
-    );
+    return this.source.next().then(this.mapStep);
   }
+
+  private readonly mapStep = async (step: IteratorResult<T>): Promise<IteratorResult<ExecutionResult>> =>
+    step.done ? { done: true, value: undefined } : { done: false, value: await this.map(step.value) };
 
   async return(): Promise<IteratorResult<ExecutionResult>> {
     await this.source.return?.();

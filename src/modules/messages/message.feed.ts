@@ -29,9 +29,20 @@ export function inboxFeed(source: InboxSource, after: string | null): AsyncItera
   return new InboxFeed(source, after);
 }
 
+const DONE: IteratorResult<MessageRecord> = { done: true, value: undefined };
+
+/** A pull that found nothing to yield, answered when a message is heard or at the stop. */
+interface Waiting {
+  promise: Promise<IteratorResult<MessageRecord>>;
+  resolve: (result: IteratorResult<MessageRecord> | Promise<IteratorResult<MessageRecord>>) => void;
+  reject: (error: unknown) => void;
+}
+
 /**
  * One object per subscription, as it stays open for the socket's life: the state is its fields
- * and the consumer's `next()` does the work (no executor, queue or promise per pushed message).
+ * and the consumer's `next()` does the work. A consumer waiting for the next message holds one
+ * promise, not a suspended async call: each message's wait lasts until the next message, long
+ * enough for young-generation GCs to copy and promote whatever the wait holds.
  */
 class InboxFeed implements AsyncIterableIterator<MessageRecord> {
   /** The last id yielded; null while a live-only feed has yielded none. */
@@ -43,8 +54,9 @@ class InboxFeed implements AsyncIterableIterator<MessageRecord> {
   private page: MessageRecord[] = [];
   private live: MessageRecord[] = [];
   private listening: Promise<void> | undefined;
+  private listened = false;
   private unlisten: (() => void) | undefined;
-  private wake: (() => void) | undefined;
+  private waiting: Waiting | undefined;
   private stopped = false;
 
   constructor(
@@ -55,35 +67,24 @@ class InboxFeed implements AsyncIterableIterator<MessageRecord> {
     this.readStore = after !== null;
   }
 
-  async next(): Promise<IteratorResult<MessageRecord>> {
-    try {
-      this.listening ??= this.source.listen((message) => this.hear(message)).then((stop) => {
-        if (this.stopped) stop();
-        else this.unlisten = stop;
-      });
-      await this.listening;
-      while (!this.stopped) {
-        if (this.page.length === 0 && (this.readStore || this.pageFull)) {
-          await this.readPage();
-          continue;
-        }
-        const message = this.page.shift() ?? this.live.shift();
-        if (message === undefined) await this.nextWake();
-        else if (this.cursor === null || compareIds(message.id, this.cursor) > 0) {
-          this.cursor = message.id;
-          return { done: false, value: message };
-        }
+  next(): Promise<IteratorResult<MessageRecord>> {
+    // A second pull while one waits takes its turn after it (graphql never pulls twice at once).
+    if (this.waiting) return this.waiting.promise.then(() => this.next());
+    while (!this.stopped) {
+      if (!this.listened || (this.page.length === 0 && (this.readStore || this.pageFull))) return this.readThenNext();
+      const message = this.page.shift() ?? this.live.shift();
+      if (message === undefined) return this.wait();
+      if (this.cursor === null || compareIds(message.id, this.cursor) > 0) {
+        this.cursor = message.id;
+        return Promise.resolve({ done: false, value: message });
       }
-    } catch (err) {
-      this.stop();
-      throw err;
     }
-    return { done: true, value: undefined };
+    return Promise.resolve(DONE);
   }
 
   async return(): Promise<IteratorResult<MessageRecord>> {
     this.stop();
-    return { done: true, value: undefined };
+    return DONE;
   }
 
   async throw(error: unknown): Promise<IteratorResult<MessageRecord>> {
@@ -95,6 +96,40 @@ class InboxFeed implements AsyncIterableIterator<MessageRecord> {
     return this;
   }
 
+  /** Starts listening (the first pull) or reads the next stored page after the cursor, then pulls again. */
+  private async readThenNext(): Promise<IteratorResult<MessageRecord>> {
+    try {
+      if (!this.listened) {
+        this.listening ??= this.source.listen((message) => this.hear(message)).then((stop) => {
+          if (this.stopped) stop();
+          else this.unlisten = stop;
+        });
+        await this.listening;
+        this.listened = true;
+      } else {
+        this.readStore = false;
+        // A replay always has a cursor: `after`, or the one set when live messages were dropped.
+        this.page = await this.source.readAfter(this.cursor!, REPLAY_PAGE);
+        this.pageFull = this.page.length === REPLAY_PAGE;
+      }
+    } catch (err) {
+      this.stop();
+      throw err;
+    }
+    return this.next();
+  }
+
+  private wait(): Promise<IteratorResult<MessageRecord>> {
+    let resolve!: Waiting["resolve"];
+    let reject!: Waiting["reject"];
+    const promise = new Promise<IteratorResult<MessageRecord>>((res, rej) => {
+      resolve = res;
+      reject = rej;
+    });
+    this.waiting = { promise, resolve, reject };
+    return promise;
+  }
+
   private hear(message: MessageRecord) {
     if (this.live.length < LIVE_BUFFER) this.live.push(message);
     else {
@@ -103,28 +138,7 @@ class InboxFeed implements AsyncIterableIterator<MessageRecord> {
       this.live = [];
       this.readStore = true;
     }
-    this.wakeUp();
-  }
-
-  /** Reads the next stored page after the cursor into `page`. */
-  private async readPage() {
-    this.readStore = false;
-    // A replay always has a cursor: `after`, or the one set when live messages were dropped.
-    this.page = await this.source.readAfter(this.cursor!, REPLAY_PAGE);
-    this.pageFull = this.page.length === REPLAY_PAGE;
-  }
-
-  /** Resolves at the next message heard or at the stop (every waiter, should a consumer pull twice at once). */
-  private nextWake() {
-    return new Promise<void>((resolve) => {
-      const earlier = this.wake;
-      this.wake = earlier
-        ? () => {
-            earlier();
-            resolve();
-          }
-        : resolve;
-    });
+    this.answerWaiting();
   }
 
   private stop() {
@@ -134,12 +148,14 @@ class InboxFeed implements AsyncIterableIterator<MessageRecord> {
     this.unlisten = undefined;
     this.page = [];
     this.live = [];
-    this.wakeUp();
+    this.answerWaiting();
   }
 
-  private wakeUp() {
-    const wake = this.wake;
-    this.wake = undefined;
-    wake?.();
+  /** Answers the waiting pull with what a pull gets now: a message, a read, another wait, or the end. */
+  private answerWaiting() {
+    const waiting = this.waiting;
+    if (!waiting) return;
+    this.waiting = undefined;
+    this.next().then(waiting.resolve, waiting.reject);
   }
 }
