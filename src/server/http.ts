@@ -29,18 +29,19 @@ function errorLogPlugin(services: Services): ApolloServerPlugin<AppContext> {
 }
 
 /**
- * Apollo executes every operation with `{ ...requestContext, useLegacyIncremental }`. On Node 20's
- * V8, an object spread followed by a property its source lacks yields objects that survive
- * young-generation collections and are promoted (measured: a 14-property spread plus one new
- * property, about 250 bytes promoted per call; the same spread overwriting a property it has,
- * none). With the property already on the request context, Apollo's spread only overwrites it:
- * about 0.4 KB less promoted per request. Apollo sets its own value, and leaves the property out
- * of what it executes with.
+ * Apollo copies two objects per request with a spread followed by a property the copied object
+ * lacks: `{ ...requestContext, useLegacyIncremental }` to execute, and `{ ...response.http, body }`
+ * to answer. On Node 20's V8 such copies survive young-generation collections and are promoted
+ * (measured: a 14-property spread plus one new property, about 250 bytes promoted per call; the
+ * same spread overwriting a property it has, none). With both properties already present, each
+ * spread only overwrites: about 0.4 KB less promoted per request. Apollo sets its own values, and
+ * leaves `useLegacyIncremental` out of what it executes with.
  */
 function spreadOverwritesPlugin(): ApolloServerPlugin<AppContext> {
   return {
     async requestDidStart(requestContext) {
       Object.assign(requestContext, { useLegacyIncremental: false });
+      Object.assign(requestContext.response.http, { body: undefined });
     },
   };
 }
