@@ -1,3 +1,4 @@
+import "./v8-flags";
 import "reflect-metadata";
 import type { Logger } from "pino";
 import { startApp, type App } from "./app";
