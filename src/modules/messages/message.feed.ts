@@ -34,8 +34,8 @@ const DONE: IteratorResult<MessageRecord> = { done: true, value: undefined };
 /** A pull that found nothing to yield, answered when a message is heard or at the stop. */
 interface Waiting {
   promise: Promise<IteratorResult<MessageRecord>>;
-  resolve: (result: IteratorResult<MessageRecord> | Promise<IteratorResult<MessageRecord>>) => void;
-  reject: (error: unknown) => void;
+  /** Settles the pull as the given pull settles (a failed read fails it too). */
+  resolve: (result: Promise<IteratorResult<MessageRecord>>) => void;
 }
 
 /**
@@ -121,12 +121,8 @@ class InboxFeed implements AsyncIterableIterator<MessageRecord> {
 
   private wait(): Promise<IteratorResult<MessageRecord>> {
     let resolve!: Waiting["resolve"];
-    let reject!: Waiting["reject"];
-    const promise = new Promise<IteratorResult<MessageRecord>>((res, rej) => {
-      resolve = res;
-      reject = rej;
-    });
-    this.waiting = { promise, resolve, reject };
+    const promise = new Promise<IteratorResult<MessageRecord>>((res) => (resolve = res));
+    this.waiting = { promise, resolve };
     return promise;
   }
 
@@ -156,6 +152,6 @@ class InboxFeed implements AsyncIterableIterator<MessageRecord> {
     const waiting = this.waiting;
     if (!waiting) return;
     this.waiting = undefined;
-    this.next().then(waiting.resolve, waiting.reject);
+    waiting.resolve(this.next());
   }
 }
