@@ -114,6 +114,21 @@ describe("messages", () => {
     expect(await client.keys(`${prefix}user:{${alice}}:inbox*`)).toEqual([]);
   });
 
+  it("after Redis forgets its scripts (SCRIPT FLUSH, as after a restart), sendMessage stores the message once", async () => {
+    const [erin, frank] = [user("erin"), user("frank")];
+    const sender = await login(a.url, erin);
+    await sendOk(a.url, sender.token, frank, "before");
+    await client.script("FLUSH");
+    // ioredis gets NOSCRIPT for the script it has sent before and sends it again with its source.
+    const sent = await sendOk(a.url, sender.token, frank, "after");
+    expect(sent.body).toBe("after");
+    const entries = await client.xrange(inboxKey(frank), "-", "+");
+    expect(entries.map(([id, fields]) => [id, fields[fields.indexOf("body") + 1]])).toEqual([
+      [expect.any(String), "before"],
+      [sent.id, "after"],
+    ]);
+  });
+
   it("message ids increase per recipient and are the same in messages, messageReceived and markRead", async () => {
     const [carol, dave] = [user("carol"), user("dave")];
     const sender = await login(a.url, carol);
