@@ -19,82 +19,29 @@ if (installed !== VERSION) {
   throw new Error(`scripts/patch-ioredis.mjs is written for ioredis ${VERSION}, found ${installed}: check it again`);
 }
 
-const edits = [
-  {
-    file: "Command.js",
-    from: `            this.reject = (err) => {
-                this._clearTimers();
-                this.isSettled = true;
-                if (this.errorStack) {
-                    reject((0, utils_1.optimizeErrorStack)(err, this.errorStack.stack, __dirname));
-                }
-                else {
-                    reject(err);
-                }
-            };
-`,
-    to: `            const rejectCommand = (err) => {
-                this._clearTimers();
-                this.isSettled = true;
-                if (this.errorStack) {
-                    reject((0, utils_1.optimizeErrorStack)(err, this.errorStack.stack, __dirname));
-                }
-                else {
-                    reject(err);
-                }
-            };
-            this.reject = rejectCommand;
-`,
-  },
-  {
-    file: "Script.js",
-    from: `                this.reject = (err) => {
-                    if (err.message.indexOf("NOSCRIPT") !== -1) {
-                        socketHasScriptLoaded.delete(socket);
-                    }
-                    origReject.call(this, err);
-                };
-`,
-    to: `                const rejectScript = (err) => {
-                    if (err.message.indexOf("NOSCRIPT") !== -1) {
-                        socketHasScriptLoaded.delete(socket);
-                    }
-                    origReject.call(this, err);
-                };
-                this.reject = rejectScript;
-`,
-  },
-  {
-    file: "cluster/index.js",
-    from: `            command.reject = function (err) {
-                const partialTry = tryConnection.bind(null, true);`,
-    to: `            const rejectRouted = function (err) {
-                const partialTry = tryConnection.bind(null, true);`,
-  },
-  {
-    file: "cluster/index.js",
-    from: `                    defaults: function () {
-                        reject.call(command, err);
-                    },
-                });
-            };
-        }
-        tryConnection();`,
-    to: `                    defaults: function () {
-                        reject.call(command, err);
-                    },
-                });
-            };
-            command.reject = rejectRouted;
-        }
-        tryConnection();`,
-  },
+// Each statement `<store> = <function literal>` becomes `const <name> = <function literal>;`
+// followed by `<store> = <name>;`. The literal ends at the first `};` line at the statement's
+// indentation (its inner blocks are indented deeper).
+const statements = [
+  { file: "Command.js", indent: 12, store: "this.reject", name: "rejectCommand", start: "(err) => {" },
+  { file: "Script.js", indent: 16, store: "this.reject", name: "rejectScript", start: "(err) => {" },
+  { file: "cluster/index.js", indent: 12, store: "command.reject", name: "rejectRouted", start: "function (err) {" },
 ];
 
-for (const { file, from, to } of edits) {
+for (const { file, indent, store, name, start } of statements) {
   const path = join(root, file);
   const source = readFileSync(path, "utf8");
-  if (source.includes(to)) continue; // already applied
-  if (!source.includes(from)) throw new Error(`scripts/patch-ioredis.mjs: the expected code is not in ${path}`);
-  writeFileSync(path, source.replace(from, to));
+  const pad = " ".repeat(indent);
+  const assignment = `${pad}${store} = ${name};\n`;
+  if (source.includes(assignment)) continue; // already applied
+  const literal = `\n${pad}${store} = ${start}\n`;
+  const closing = `\n${pad}};\n`;
+  const at = source.indexOf(literal);
+  const end = at < 0 ? -1 : source.indexOf(closing, at + literal.length);
+  if (end < 0 || source.indexOf(literal, at + 1) >= 0) {
+    throw new Error(`scripts/patch-ioredis.mjs: the expected \`${store} = ${start}\` is not in ${path} once`);
+  }
+  const close = end + closing.length;
+  const bound = `\n${pad}const ${name} = ${start}\n` + source.slice(at + literal.length, close) + assignment;
+  writeFileSync(path, source.slice(0, at) + bound + source.slice(close));
 }
