@@ -1,9 +1,9 @@
-// Runs after every `npm install`/`npm ci` (package.json "postinstall"). Rewrites three statements
+// Runs after every `npm install`/`npm ci` (package.json "postinstall"). Rewrites two statements
 // of ioredis 6.0.0 so that each command's reject function is bound to a local before it is stored
 // on the command. Behaviour is the same. Why: when V8 11 (Node 20) runs a statement
 // `obj.prop = () => ...` in code that is not optimized, the new closure's context outlives every
-// young-generation collection until the next mark-compact. Every ioredis command runs two such
-// statements (three in cluster mode), so in the processes where V8 does not optimize them (about
+// young-generation collection until the next mark-compact. Every ioredis command runs one such
+// statement (two in cluster mode), so in the processes where V8 does not optimize them (about
 // half, decided early in a process's life), every command and everything it holds was promoted:
 // about 850 more bytes per message, and more mark-compacts in the message path. See "Performance"
 // in the README. Fails the install when the text is not found, so an ioredis upgrade is checked
@@ -24,7 +24,6 @@ if (installed !== VERSION) {
 // indentation (its inner blocks are indented deeper).
 const statements = [
   { file: "Command.js", indent: 12, store: "this.reject", name: "rejectCommand", start: "(err) => {" },
-  { file: "Script.js", indent: 16, store: "this.reject", name: "rejectScript", start: "(err) => {" },
   { file: "cluster/index.js", indent: 12, store: "command.reject", name: "rejectRouted", start: "function (err) {" },
 ];
 

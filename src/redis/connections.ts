@@ -2,7 +2,7 @@ import { Cluster, Redis, type RedisOptions } from "ioredis";
 
 /**
  * A command connection: one Redis, or a Redis Cluster (ioredis routes each command by its key's
- * slot). Both have the same commands, pipelines, MULTI and defineCommand.
+ * slot). Both have the same commands, pipelines and MULTI.
  */
 export type RedisClient = Redis | Cluster;
 

@@ -1,15 +1,19 @@
+import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import type { RedisClient } from "./connections";
 
 export type ScriptArg = string | number;
-/** Runs one Lua script atomically (EVALSHA, falling back to EVAL once per connection). */
+/** Runs one Lua script atomically (EVALSHA; EVAL when that Redis does not know the script yet). */
 export type Script = (keys: readonly string[], args: readonly ScriptArg[]) => Promise<unknown>;
 
 /**
- * Registers the `<module>/lua/<name>.lua` scripts on a connection with ioredis `defineCommand`.
- * The number of keys is read from the file's header: every `-- KEYS[n]` line documents one key,
- * so the header cannot drift from what the script is called with.
+ * Loads the `<module>/lua/<name>.lua` scripts. The number of keys is read from the file's header:
+ * every `-- KEYS[n]` line documents one key, so the header cannot drift from what the script is
+ * called with. A script runs by EVALSHA; on NOSCRIPT (a restarted Redis, a Cluster node new to
+ * it), which ran nothing, by EVAL, which also caches it there. Not ioredis' `defineCommand`: its
+ * command subclass, argument copies and extra promise per call cost more CPU than the call itself
+ * on the message path.
  */
 export function defineScripts<Name extends string>(
   redis: RedisClient,
@@ -20,14 +24,13 @@ export function defineScripts<Name extends string>(
   for (const name of names) {
     const lua = readFileSync(path.join(dir, `${name}.lua`), "utf8");
     const numberOfKeys = new Set(lua.match(/^--\s*KEYS\[\d+\]/gm) ?? []).size;
-    // Named by module and script (`sh_sessions_list`): ioredis looks custom commands up by name
-    // (auto-pipelining does), so two modules' `list.lua` must not share one.
-    const command = `sh_${path.basename(path.dirname(dir))}_${name}`;
-    redis.defineCommand(command, { numberOfKeys, lua });
-    const run = (redis as unknown as Record<string, (...a: ScriptArg[]) => Promise<unknown>>)[command].bind(redis);
+    const sha = createHash("sha1").update(lua).digest("hex");
     scripts[name] = (keys, args) => {
       if (keys.length !== numberOfKeys) throw new Error(`${name}.lua takes ${numberOfKeys} keys, got ${keys.length}`);
-      return run(...keys, ...args);
+      return redis.evalsha(sha, numberOfKeys, ...keys, ...args).catch((err: Error) => {
+        if (!err.message.startsWith("NOSCRIPT")) throw err;
+        return redis.eval(lua, numberOfKeys, ...keys, ...args);
+      });
     };
   }
   return scripts;
