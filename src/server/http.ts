@@ -6,7 +6,7 @@ import cors from "cors";
 import express from "express";
 import type { GraphQLSchema } from "graphql";
 import http from "node:http";
-import { formatError } from "../errors/errors";
+import { ErrorCode, formatError } from "../errors/errors";
 import { parseBearer } from "./auth";
 import { AppContext, type Services } from "./context";
 import { jsonBody } from "./json-body";
@@ -58,21 +58,64 @@ function corsForBrowsers(): express.RequestHandler {
  * (Object.setPrototypeOf), which V8 handles slowly: measured at about 50 µs of CPU per request,
  * and it kept short-lived objects alive past young-generation collections (longer GC pauses).
  * Express still sets the prototype, but to the one the object already has, which is a no-op.
+ * `route` picks, per request, a handler of its own or the app.
  */
-function serverFor(app: express.Express): http.Server {
+function serverFor(
+  app: express.Express,
+  route: (req: express.Request, res: express.Response) => express.RequestHandler | undefined,
+): http.Server {
   class Request extends http.IncomingMessage {}
   class Response extends http.ServerResponse {}
   Object.setPrototypeOf(Request.prototype, app.request);
   Object.setPrototypeOf(Response.prototype, app.response);
   app.request = Request.prototype as express.Request;
   app.response = Response.prototype as express.Response;
-  return http.createServer({ IncomingMessage: Request, ServerResponse: Response }, app);
+  return http.createServer({ IncomingMessage: Request, ServerResponse: Response }, (req, res) => {
+    const handler = route(req as express.Request, res as express.Response);
+    if (handler === undefined) return void app(req, res);
+    // What express.handle gives every request before its router runs.
+    const [request, response] = [req as express.Request, res as express.Response];
+    request.res = response;
+    response.req = request;
+    response.locals = Object.create(null);
+    void handler(request, response, () => undefined);
+  });
+}
+
+/**
+ * Runs the handlers in order, each calling `next()` to go on, as express runs a path's handlers,
+ * without its router: /graphql takes this, the path of every operation. The router takes each
+ * request past every layer (path matching, the mount path cut from the URL and put back, a
+ * closure per step). An error (passed on, thrown or rejected) is answered as an internal error.
+ */
+function inOrder(handlers: express.RequestHandler[], services: Services): express.RequestHandler {
+  return (req, res) => {
+    const fail = (err: unknown) => {
+      services.log.error({ err }, "http handler failed");
+      if (res.headersSent) return void res.destroy();
+      res.status(500).json({ errors: [{ message: "Internal server error", extensions: { code: ErrorCode.INTERNAL_SERVER_ERROR } }] });
+    };
+    let at = 0;
+    const next = (err?: unknown) => {
+      if (err !== undefined && err !== "route" && err !== "router") return fail(err);
+      const handler = handlers[at++];
+      if (handler === undefined) return fail(new Error("no handler answered"));
+      try {
+        const result: unknown = handler(req, res, next);
+        if (result instanceof Promise) result.catch(fail);
+      } catch (thrown) {
+        fail(thrown);
+      }
+    };
+    next();
+  };
 }
 
 /** Builds the HTTP server, Apollo Server and the express app that serves /graphql, /healthz and /readyz. */
 export async function createHttpServer(schema: GraphQLSchema, services: Services, extraPlugins: ApolloServerPlugin<AppContext>[]) {
   const app = express();
-  const httpServer = serverFor(app);
+  // The server listens only after this function has returned, so `graphql` is set by then.
+  const httpServer = serverFor(app, (req) => (req.url === "/graphql" || req.url.startsWith("/graphql?") ? graphql : undefined));
   const apollo = new ApolloServer<AppContext>({
     schema,
     formatError,
@@ -106,8 +149,7 @@ export async function createHttpServer(schema: GraphQLSchema, services: Services
       res.status(503).json({ status: "redis unavailable" });
     }
   });
-  app.use(
-    "/graphql",
+  const graphqlHandlers = [
     corsForBrowsers(),
     jsonBody(),
     expressMiddleware(apollo, {
@@ -119,6 +161,9 @@ export async function createHttpServer(schema: GraphQLSchema, services: Services
           ip: req.socket.remoteAddress ?? null,
         }),
     }),
-  );
+  ];
+  // Other spellings (/graphql/, /GraphQL) still reach the same handlers through the app.
+  app.use("/graphql", ...graphqlHandlers);
+  const graphql = inOrder(graphqlHandlers, services);
   return { httpServer, apollo };
 }

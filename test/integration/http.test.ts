@@ -86,6 +86,15 @@ describe("HTTP: GraphiQL, CORS, keep-alive", () => {
     expect(fromServer.headers["access-control-allow-origin"]).toBeUndefined();
   });
 
+  it("answers at /graphql, with a query string, and at its other spellings (/graphql/, /GraphQL) alike; other paths get 404", async () => {
+    const base = app.url.replace(/\/graphql$/, "");
+    for (const path of ["/graphql", "/graphql?x=1", "/graphql/", "/GraphQL"]) {
+      const res = await request(base + path, "POST", { "content-type": "application/json" }, typenameQuery);
+      expect([path, res.status, JSON.parse(res.body)]).toEqual([path, 200, { data: { __typename: "Query" } }]);
+    }
+    expect((await request(`${base}/graphqlx`, "POST", { "content-type": "application/json" }, typenameQuery)).status).toBe(404);
+  });
+
   it("keeps idle keep-alive connections 65 s, longer than load balancers do, and sends no ETag", async () => {
     const res = await request(app.url, "POST", { "content-type": "application/json" }, typenameQuery);
     expect(res.headers.connection).toBe("keep-alive");
