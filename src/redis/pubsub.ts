@@ -25,6 +25,14 @@ export interface AppPubSub extends PubSub {
 export const channelName = (prefix: string, topic: string, id?: unknown) =>
   id == null ? `${prefix}${topic}` : `${prefix}${topic}:${String(id)}`;
 
+/**
+ * Resolves once the I/O this instance has already received is handled. Redis writes a script's
+ * reply before the messages the script published (it flushes its clients most recent first), so
+ * a resolver that awaits this after such a script lets this instance's subscribers have their
+ * copy first, and answers its caller right after.
+ */
+export const receivedIOHandled = () => new Promise<void>((resolve) => setImmediate(resolve));
+
 export function createPubSub(connections: RedisConnections, prefix: string): AppPubSub {
   const redisPubSub = new RedisPubSub({ publisher: connections.publisher, subscriber: connections.subscriber });
   const channel = (topic: string, id?: unknown) => channelName(prefix, topic, id);

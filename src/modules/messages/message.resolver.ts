@@ -1,5 +1,6 @@
 import { Arg, Ctx, ID, Int, Mutation, Query, Resolver, Root, Subscription } from "type-graphql";
 import { notFound } from "../../errors/errors";
+import { receivedIOHandled } from "../../redis/pubsub";
 import type { AppContext } from "../../server/context";
 import { Topic, type MessageReceivedPayload } from "../../server/topics";
 import { inboxFeed } from "./message.feed";
@@ -48,6 +49,8 @@ export class MessageResolver {
     const sender = await ctx.requireSession();
     const input = { to, body, clientMessageId: clientMessageId ?? null, from: sender.userId, fromUsername: sender.username };
     const { message } = await ctx.services.messages.send(validateMessageInput(input, ctx.services.config.messageMaxBytes));
+    // The recipient's sockets on this instance get the message before the sender gets the answer.
+    await receivedIOHandled();
     return Message.from(message);
   }
 
