@@ -119,7 +119,7 @@ describe("messages", () => {
     const sender = await login(a.url, erin);
     await sendOk(a.url, sender.token, frank, "before");
     await client.script("FLUSH");
-    // EVALSHA gets NOSCRIPT; the store sends the script again with its source (EVAL).
+    // EVALSHA gets NOSCRIPT; the script runner (redis/lua.ts) sends it again with its source (EVAL).
     const sent = await sendOk(a.url, sender.token, frank, "after");
     expect(sent.body).toBe("after");
     const entries = await client.xrange(inboxKey(frank), "-", "+");
