@@ -90,7 +90,7 @@ async function startWithRedis(config: Config, log: Logger, embedded: EmbeddedRed
   const workers: Worker[] = [sessionWatcher, presenceTracker];
 
   const schema = await createSchema(pubSub);
-  const { httpServer, apollo } = await createHttpServer(schema, services, []);
+  const { httpServer, apollo } = await createHttpServer(schema, services);
   httpServer.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
   const ws = attachWebSocketServer(httpServer, schema, services);
   for (const worker of workers) await worker.start();

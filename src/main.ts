@@ -1,4 +1,3 @@
-import "./v8-flags";
 import "reflect-metadata";
 import type { Logger } from "pino";
 import { startApp, type App } from "./app";

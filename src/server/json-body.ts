@@ -1,59 +1,58 @@
-import type { RequestHandler, Response } from "express";
-import { badInput } from "../errors/errors";
+import type { IncomingMessage } from "node:http";
 
 /** Largest accepted request body. */
-const MAX_BODY_BYTES = 1 << 20;
+export const MAX_BODY_BYTES = 1 << 20;
+
+/** A body that cannot be read: the status and message to answer with. */
+export interface BodyRefusal {
+  status: number;
+  message: string;
+}
 
 /**
- * Reads an `application/json` request body (UTF-8, not compressed, at most MAX_BODY_BYTES) into
- * `req.body` for Apollo, which checks everything else about it. A body that cannot be read is
- * answered here as a GraphQL error response (BAD_USER_INPUT), not Express's HTML error page.
- * Other requests get `req.body` undefined, which Apollo refuses with its own error, as it does
- * for a JSON body that is not an operation. It does in one step what express.json() spreads over
- * several packages: this is the path every HTTP operation takes.
+ * Reads an `application/json` request body (UTF-8, not compressed, at most MAX_BODY_BYTES).
+ * Other requests (GET, another content type) read as undefined: Apollo refuses them with its own
+ * error where it needs a body, as it does for JSON that is not an operation. Resolves with a
+ * refusal when the body is too large, compressed, in another charset or not JSON.
  */
-export function jsonBody(): RequestHandler {
-  return (req, res, next) => {
-    req.body = undefined;
-    const type = req.headers["content-type"];
-    if (req.method !== "POST" || type === undefined || mediaType(type) !== "application/json") return next();
-    const charset = /;\s*charset\s*=\s*"?([^";\s]+)/i.exec(type)?.[1].toLowerCase();
-    if (charset !== undefined && charset !== "utf-8" && charset !== "utf8") return refuse(res, 415, "A JSON request body must be UTF-8");
-    const encoding = req.headers["content-encoding"];
-    if (encoding !== undefined && encoding.toLowerCase() !== "identity") {
-      return refuse(res, 415, "Compressed request bodies are not accepted");
-    }
-    if (Number(req.headers["content-length"]) > MAX_BODY_BYTES) return refuse(res, 413, tooLarge);
+export function readJsonBody(req: IncomingMessage): Promise<{ body: unknown } | BodyRefusal> {
+  const type = req.headers["content-type"];
+  if (req.method !== "POST" || type === undefined || mediaType(type) !== "application/json") return Promise.resolve({ body: undefined });
+  const charset = /;\s*charset\s*=\s*"?([^";\s]+)/i.exec(type)?.[1].toLowerCase();
+  if (charset !== undefined && charset !== "utf-8" && charset !== "utf8") return refusal(415, "A JSON request body must be UTF-8");
+  const encoding = req.headers["content-encoding"];
+  if (encoding !== undefined && encoding.toLowerCase() !== "identity") return refusal(415, "Compressed request bodies are not accepted");
+  if (Number(req.headers["content-length"]) > MAX_BODY_BYTES) return refusal(413, tooLarge);
+  return new Promise((resolve) => {
     const chunks: Buffer[] = [];
     let size = 0;
-    let refused = false;
+    let settled = false;
+    const settle = (result: { body: unknown } | BodyRefusal) => {
+      if (settled) return;
+      settled = true;
+      resolve(result);
+    };
     req.on("data", (chunk: Buffer) => {
-      if (refused) return;
+      if (settled) return;
       size += chunk.length;
       if (size <= MAX_BODY_BYTES) return void chunks.push(chunk);
-      refused = true;
-      refuse(res, 413, tooLarge);
+      settle({ status: 413, message: tooLarge });
     });
     req.on("end", () => {
-      if (refused) return;
       try {
-        req.body = JSON.parse(Buffer.concat(chunks, size).toString("utf8"));
+        settle({ body: JSON.parse(Buffer.concat(chunks, size).toString("utf8")) });
       } catch {
-        return refuse(res, 400, "The request body is not valid JSON");
+        settle({ status: 400, message: "Invalid JSON in the request body" });
       }
-      next();
     });
-    // An aborted upload: there is nobody left to answer.
-    req.on("error", () => (refused = true));
-  };
+    // An aborted upload: the answer goes nowhere, but the request must not wait forever.
+    req.on("error", () => settle({ status: 400, message: "The request body could not be read" }));
+  });
 }
 
 const tooLarge = `The request body is larger than ${MAX_BODY_BYTES} bytes`;
 
+const refusal = (status: number, message: string) => Promise.resolve({ status, message });
+
 /** "application/json" of "Application/JSON; charset=utf-8". */
 const mediaType = (contentType: string) => contentType.split(";", 1)[0].trim().toLowerCase();
-
-/** A GraphQL error response; the connection closes after it, so an unread rest of the body is dropped. */
-function refuse(res: Response, status: number, message: string): void {
-  res.status(status).set("connection", "close").json({ errors: [badInput(message).toJSON()] });
-}

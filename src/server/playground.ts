@@ -15,7 +15,7 @@ mutation Login {
  * GraphiQL served by the service itself (scripts, styles and editor workers are inlined in one
  * page, so it works with no CDN or other outside request). Subscriptions go over graphql-ws;
  * its header editor reaches the server as `extensions.headers`, which the WebSocket context reads.
- * The page is about 15 MB of inlined code: it is loaded and rendered on its first request, not at
+ * The page is megabytes of inlined code: it is loaded and rendered on its first request, not at
  * start, so an instance that never serves it does not hold it in memory.
  */
 export function playgroundPlugin(): ApolloServerPlugin {

@@ -1,0 +1,62 @@
+import { readFileSync } from "node:fs";
+import path from "node:path";
+import type { Socket } from "node:net";
+import { Redis } from "ioredis";
+import { connectRedis, quitRedis, type RedisConnections } from "../../src/redis/connections";
+import { startTestRedis, type TestRedis } from "../helpers/redis";
+
+// Each technique of docs/architecture.md ("Techniques") that leans on another package, checked
+// for its effect, so an upgrade that silently undoes it fails here.
+const ROOT = path.join(__dirname, "..", "..");
+const read = (file: string) => readFileSync(path.join(ROOT, file), "utf8");
+
+describe("techniques keep their effect", () => {
+  it("the ioredis patch is applied: each command's reject function is bound to a local before it is stored", () => {
+    const built = path.dirname(require.resolve("ioredis"));
+    expect(readFileSync(path.join(built, "Command.js"), "utf8")).toContain("this.reject = rejectCommand;");
+    expect(readFileSync(path.join(built, "cluster", "index.js"), "utf8")).toContain("command.reject = rejectRouted;");
+  });
+
+  it("every way the service is started passes the V8 flag (npm start, the container, the benchmark)", () => {
+    const flag = "--no-allocation-site-pretenuring";
+    const start = (JSON.parse(read("package.json")) as { scripts: Record<string, string> }).scripts.start;
+    expect(start).toContain(`node ${flag} dist/main.js`);
+    expect(read("Dockerfile")).toContain(`CMD ["node", "${flag}", "dist/main.js"]`);
+    expect(read("scripts/bench.sh")).toContain(`node ${flag} dist/main.js`);
+  });
+
+  describe("write coalescing", () => {
+    let redis: TestRedis;
+    let connections: RedisConnections;
+    beforeAll(async () => {
+      redis = await startTestRedis();
+      connections = await connectRedis({ url: redis.url, cluster: false, commandTimeoutMs: 2000 });
+    });
+    afterAll(async () => {
+      await quitRedis(connections);
+      await redis?.close();
+    });
+
+    it("the commands of one event-loop turn leave in one socket write", async () => {
+      const command = connections.command as Redis;
+      const socket = command.stream as Socket & { _write: (...a: unknown[]) => void; _writev: (...a: unknown[]) => void };
+      let writes = 0;
+      const { _write, _writev } = socket;
+      socket._write = function (...args: unknown[]) {
+        writes++;
+        return _write.apply(this, args);
+      };
+      socket._writev = function (...args: unknown[]) {
+        writes++;
+        return _writev.apply(this, args);
+      };
+      try {
+        const replies = await Promise.all(Array.from({ length: 20 }, (_, i) => command.echo(String(i))));
+        expect(replies).toEqual(Array.from({ length: 20 }, (_, i) => String(i)));
+        expect(writes).toBe(1);
+      } finally {
+        Object.assign(socket, { _write, _writev });
+      }
+    });
+  });
+});
