@@ -1,22 +1,24 @@
 import type { AddressInfo } from "node:net";
 import type { Logger } from "pino";
 import type { Config } from "./config/config";
-import { createIdentityVerifier } from "./modules/sessions/identity";
-import { MessageStore } from "./modules/messages/message.store";
-import { PresenceStore } from "./modules/presence/presence.store";
-import { PresenceTracker } from "./modules/presence/presence.tracker";
-import { SESSION_TRUST_MS, SessionStore } from "./modules/sessions/session.store";
-import { SessionWatcher } from "./modules/sessions/session.watcher";
-import { SettingsStore } from "./modules/settings/settings.store";
+import {
+  createIdentityVerifier,
+  MessageStore,
+  PresenceStore,
+  PresenceTracker,
+  SESSION_TRUST_MS,
+  SessionStore,
+  SessionWatcher,
+  SettingsStore,
+} from "./modules";
 import { connectRedis, quitRedis } from "./redis/connections";
 import { startEmbeddedRedis, type EmbeddedRedis } from "./redis/embedded";
 import { createPubSub } from "./redis/pubsub";
-import { CloseCode, ConnectionRegistry } from "./server/connections";
+import { ConnectionRegistry, WebSocketCloseCode } from "./server/connections";
 import type { Services } from "./server/context";
 import { createHttpServer } from "./server/http";
 import { createLogger } from "./server/logger";
 import { createSchema } from "./server/schema";
-import { Topic } from "./server/topics";
 import { attachWebSocketServer } from "./server/ws";
 
 /**
@@ -36,7 +38,7 @@ export interface App {
 }
 
 /** A part of the service with work of its own (timers, listeners) to start and stop. */
-export interface Worker {
+export interface BackgroundTask {
   start(): Promise<void>;
   stop(): Promise<void> | void;
 }
@@ -67,8 +69,8 @@ async function startWithRedis(config: Config, log: Logger, embedded: EmbeddedRed
     trustMs: config.redisCluster ? 0 : SESSION_TRUST_MS,
   });
   const sessionWatcher = new SessionWatcher(sessions, connections, pubSub, config.sessionTouchIntervalMs, log);
-  const presence = new PresenceStore(redis.command, config.keyPrefix, Topic.PresenceChanged, config.presenceTtlMs);
-  // Leases are refreshed (and expired ones swept) 3 times per TTL: see "Presence" in the README for the bound.
+  const presence = new PresenceStore(redis.command, config.keyPrefix, config.presenceTtlMs);
+  // Leases are refreshed (and expired ones swept) 3 times per TTL: see "Going offline" in docs/api.md for the bound.
   const presenceTracker = new PresenceTracker(presence, connections, Math.max(1, Math.floor(config.presenceTtlMs / 3)), log);
   const services: Services = {
     config,
@@ -87,13 +89,13 @@ async function startWithRedis(config: Config, log: Logger, embedded: EmbeddedRed
       retentionMs: config.inboxRetentionMs,
     }),
   };
-  const workers: Worker[] = [sessionWatcher, presenceTracker];
+  const backgroundTasks: BackgroundTask[] = [sessionWatcher, presenceTracker];
 
   const schema = await createSchema(pubSub);
   const { httpServer, apollo } = await createHttpServer(schema, services);
   httpServer.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
   const ws = attachWebSocketServer(httpServer, schema, services);
-  for (const worker of workers) await worker.start();
+  for (const task of backgroundTasks) await task.start();
 
   await new Promise<void>((resolve, reject) => {
     httpServer.once("error", reject);
@@ -107,10 +109,10 @@ async function startWithRedis(config: Config, log: Logger, embedded: EmbeddedRed
   const stop = () =>
     (stopping ??= (async () => {
       log.info("shutting down");
-      ws.wss.clients.forEach((socket) => socket.close(CloseCode.GoingAway, "Server shutting down"));
+      ws.wss.clients.forEach((socket) => socket.close(WebSocketCloseCode.GoingAway, "Server shutting down"));
       await ws.dispose();
       await apollo.stop(); // closes the listener and drains in-flight HTTP requests
-      for (const worker of [...workers].reverse()) await worker.stop();
+      for (const task of [...backgroundTasks].reverse()) await task.stop();
       await quitRedis(redis);
       await embedded?.stop();
       log.info("stopped");

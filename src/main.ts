@@ -51,7 +51,7 @@ async function main(): Promise<void> {
   };
   process.on("SIGTERM", onSignal);
   process.on("SIGINT", onSignal);
-  watchForBugs(log);
+  logProcessFaults(log);
 
   try {
     app = await startApp(config, log);
@@ -63,8 +63,8 @@ async function main(): Promise<void> {
   if (stopRequested) stop();
 }
 
-/** A stray rejection is logged and survived (a Redis blip must not kill the service); an uncaught exception is fatal. */
-function watchForBugs(log: Logger): void {
+/** Logs a stray rejection and survives it (a Redis blip must not kill the service); logs an uncaught exception and exits 1. */
+function logProcessFaults(log: Logger): void {
   process.on("unhandledRejection", (reason) => log.error({ err: reason }, "unhandled promise rejection"));
   process.on("uncaughtException", (err) => {
     log.fatal({ err }, "uncaught exception; exiting");

@@ -2,63 +2,40 @@
  * The service's configuration: read from the environment once, at start, and validated.
  * A bad value throws ConfigError naming the variable and what it accepts; main.ts turns that
  * into one log line and exit code 1.
+ *
+ * VARIABLES is the one list of environment variables: name, default, parser and meaning. Config,
+ * loadConfig and the README's table (`npm run docs:config`, checked by a test) all come from it,
+ * so a new variable is one entry there (and, if it constrains another variable, one check in
+ * checkCombinations).
  */
 import { jwtKeyOf } from "../modules/sessions/identity";
-
-export type AuthMode = "dev" | "jwt";
-
-export interface Config {
-  /** HTTP and WebSocket port. @default 4000 (0 picks a free port) */
-  port: number;
-  /** Interface to listen on. @default "127.0.0.1" (dev auth has no proof, so stay local unless told) */
-  host: string;
-  /** Redis to use; when unset, an embedded redis-server is started with data in dataDir. In cluster mode, comma-separated seed node URLs. */
-  redisUrl?: string;
-  /** Connect to a Redis Cluster (REDIS_URL names seed nodes) instead of one Redis. @default false */
-  redisCluster: boolean;
-  /** Where the embedded redis-server keeps its AOF. @default "./data" */
-  dataDir: string;
-  /** Prefix of every Redis key and channel, so several deployments (or tests) share one Redis. @default "sh:" */
-  keyPrefix: string;
-  /** A Redis command that takes longer fails with SERVICE_UNAVAILABLE. @default 2000 ms */
-  redisCommandTimeoutMs: number;
-  /** How login proves who the user is: "dev" trusts the given userId (local use), "jwt" verifies an idToken. @default "dev" */
-  authMode: AuthMode;
-  /** jwt mode, HS256: the shared secret (at least 32 bytes). */
-  jwtSecret?: string;
-  /** jwt mode, RS256 or ES256: the issuer's PEM public key (RSA or EC P-256; "\n" escapes allowed). */
-  jwtPublicKey?: string;
-  /** jwt mode: when set, a token's `iss` must equal it. */
-  jwtIssuer?: string;
-  /** jwt mode: when set, a token's `aud` must contain it. */
-  jwtAudience?: string;
-  /** Key for admin calls (`x-api-key`); admin calls are refused when unset. */
-  adminApiKey?: string;
-  /** A session unused this long ends (sliding). @default 7 days */
-  sessionIdleTimeoutMs: number;
-  /** A session ends this long after login, however much it is used. @default 30 days */
-  sessionMaxAgeMs: number;
-  /** Use of a session is written to Redis at most this often. @default 60 s */
-  sessionTouchIntervalMs: number;
-  /** How long a heartbeat or a socket keep-alive keeps a user online. @default 30 s */
-  presenceTtlMs: number;
-  /** Messages kept per inbox. @default 1000 */
-  inboxMaxMessages: number;
-  /** Messages older than this are dropped from inboxes. @default 30 days */
-  inboxRetentionMs: number;
-  /** Largest message body in UTF-8 bytes. @default 16384 */
-  messageMaxBytes: number;
-  /** pino level: fatal, error, warn, info, debug, trace or silent. @default "info" */
-  logLevel: string;
-  /** NODE_ENV=production refuses dev auth unless ALLOW_DEV_AUTH=true (load tests only). @default "development" */
-  nodeEnv: string;
-}
 
 export class ConfigError extends Error {
   override name = "ConfigError";
 }
 
 type Env = Record<string, string | undefined>;
+
+/** One environment variable. */
+export interface Variable<T> {
+  /** The variable's name in the environment. */
+  readonly name: string;
+  /** The value used when the variable is unset or empty, written as in the environment; none: it stays unset. */
+  readonly default?: string;
+  /** The value of the text (the default when unset; undefined when unset without a default); throws ConfigError. */
+  readonly parse: (raw: string | undefined) => T;
+  /** What it does and what it accepts: one line of Markdown, the "meaning" column of the README's table. */
+  readonly doc: string;
+}
+
+interface Described {
+  name: string;
+  doc: string;
+}
+
+interface WithDefault extends Described {
+  default: string;
+}
 
 const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
 
@@ -72,7 +49,7 @@ export function parseDuration(name: string, raw: string): number {
   return ms;
 }
 
-function integer(name: string, raw: string, min: number, max: number): number {
+function parseInteger(name: string, raw: string, min: number, max: number): number {
   const n = /^\d+$/.test(raw.trim()) ? Number(raw) : NaN;
   if (!Number.isSafeInteger(n) || n < min || n > max) {
     throw new ConfigError(`${name}: expected an integer from ${min} to ${max}; got '${raw}'`);
@@ -80,47 +57,142 @@ function integer(name: string, raw: string, min: number, max: number): number {
   return n;
 }
 
-function oneOf<T extends string>(name: string, raw: string, allowed: readonly T[]): T {
+function parseOneOf<T extends string>(name: string, raw: string, allowed: readonly T[]): T {
   if (!(allowed as readonly string[]).includes(raw)) {
     throw new ConfigError(`${name}: expected one of ${allowed.join(", ")}; got '${raw}'`);
   }
   return raw as T;
 }
 
+// The kinds of variable. Each parser falls back to its default itself, so its type needs no `!`.
+
+const text = (v: WithDefault): Variable<string> => ({ ...v, parse: (raw) => raw ?? v.default });
+
+const optionalText = (v: Described): Variable<string | undefined> => ({ ...v, parse: (raw) => raw });
+
+const integer = ({ min, max, ...v }: WithDefault & { min: number; max: number }): Variable<number> => ({
+  ...v,
+  parse: (raw) => parseInteger(v.name, raw ?? v.default, min, max),
+});
+
+/** In milliseconds. */
+const duration = (v: WithDefault): Variable<number> => ({ ...v, parse: (raw) => parseDuration(v.name, raw ?? v.default) });
+
+const oneOf = <T extends string>({ values, ...v }: WithDefault & { values: readonly T[] }): Variable<T> => ({
+  ...v,
+  parse: (raw) => parseOneOf(v.name, raw ?? v.default, values),
+});
+
+/** `true` or `false`; anything else is refused. */
+const flag = (v: WithDefault): Variable<boolean> => ({ ...v, parse: (raw) => parseOneOf(v.name, raw ?? v.default, ["true", "false"]) === "true" });
+
+/** Only `true` turns it on; anything else, or unset, is off. */
+const optIn = (v: Described): Variable<boolean> => ({ ...v, parse: (raw) => raw === "true" });
+
+/** Every variable, in the README's order; the keys are Config's fields. */
+const VARIABLES = {
+  port: integer({ name: "PORT", default: "4000", min: 0, max: 65535, doc: "HTTP and WebSocket port (`0` picks a free one)" }),
+  host: text({
+    name: "HOST",
+    default: "127.0.0.1",
+    doc: "interface to listen on (dev auth has no proof, so it stays local unless told); the Docker image sets `0.0.0.0`",
+  }),
+  redisUrl: optionalText({
+    name: "REDIS_URL",
+    doc:
+      "`redis://`, `rediss://` or `unix://` URL of the Redis to use; unset starts a private redis-server with its data in `DATA_DIR`. " +
+      "With `REDIS_CLUSTER=true`: comma-separated `redis://` or `rediss://` URLs of seed nodes",
+  }),
+  redisCluster: flag({ name: "REDIS_CLUSTER", default: "false", doc: "`true` connects to a Redis Cluster whose seed nodes `REDIS_URL` names" }),
+  dataDir: text({ name: "DATA_DIR", default: "./data", doc: "where the private redis-server keeps its AOF (and `redis.pid`)" }),
+  keyPrefix: text({
+    name: "KEY_PREFIX",
+    default: "sh:",
+    doc: "prefix of every Redis key and channel (letters, digits, `_ : . -`), so deployments can share a Redis",
+  }),
+  redisCommandTimeoutMs: duration({
+    name: "REDIS_COMMAND_TIMEOUT",
+    default: "2s",
+    doc: "a Redis command not answered by then fails the request with `SERVICE_UNAVAILABLE`",
+  }),
+  authMode: oneOf({
+    name: "AUTH_MODE",
+    default: "dev",
+    values: ["dev", "jwt"] as const,
+    doc: "`dev`: `login` trusts the given `userId` (local use); `jwt`: `login` needs an `idToken` signed by your identity provider",
+  }),
+  jwtSecret: optionalText({ name: "JWT_SECRET", doc: "jwt mode, HS256: the shared secret, at least 32 bytes" }),
+  jwtPublicKey: optionalText({
+    name: "JWT_PUBLIC_KEY",
+    doc: "jwt mode, RS256 (RSA) or ES256 (EC P-256): the issuer's PEM public key, `\\n` escapes allowed. Set this or `JWT_SECRET`, not both",
+  }),
+  jwtIssuer: optionalText({ name: "JWT_ISSUER", doc: "jwt mode: when set, a token's `iss` must equal it" }),
+  jwtAudience: optionalText({ name: "JWT_AUDIENCE", doc: "jwt mode: when set, a token's `aud` must contain it" }),
+  adminApiKey: optionalText({
+    name: "ADMIN_API_KEY",
+    doc: "key of the admin operations (header `x-api-key`), at least 16 characters; unset disables them",
+  }),
+  sessionIdleTimeoutMs: duration({ name: "SESSION_IDLE_TIMEOUT", default: "7d", doc: "a session unused this long ends (sliding)" }),
+  sessionMaxAgeMs: duration({
+    name: "SESSION_MAX_AGE",
+    default: "30d",
+    doc: "a session ends this long after login however much it is used; not shorter than `SESSION_IDLE_TIMEOUT`",
+  }),
+  sessionTouchIntervalMs: duration({
+    name: "SESSION_TOUCH_INTERVAL",
+    default: "60s",
+    doc: "use of a session is written to Redis at most this often; shorter than `SESSION_IDLE_TIMEOUT`",
+  }),
+  presenceTtlMs: duration({ name: "PRESENCE_TTL", default: "30s", doc: "how long a heartbeat or a socket keep-alive keeps a user online" }),
+  inboxMaxMessages: integer({ name: "INBOX_MAX_MESSAGES", default: "1000", min: 1, max: 1_000_000, doc: "messages kept per inbox (1 to 1000000)" }),
+  inboxRetentionMs: duration({ name: "INBOX_RETENTION", default: "30d", doc: "messages older than this are dropped from inboxes" }),
+  messageMaxBytes: integer({
+    name: "MESSAGE_MAX_BYTES",
+    default: "16384",
+    min: 1,
+    max: 1_048_576,
+    doc: "largest message body in UTF-8 bytes (1 to 1048576)",
+  }),
+  logLevel: oneOf({
+    name: "LOG_LEVEL",
+    default: "info",
+    values: ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const,
+    doc: "`fatal`, `error`, `warn`, `info`, `debug`, `trace` or `silent`",
+  }),
+  nodeEnv: text({ name: "NODE_ENV", default: "development", doc: "with `production`, dev auth is refused (the process exits 1)" }),
+  allowDevAuth: optIn({
+    name: "ALLOW_DEV_AUTH",
+    doc:
+      "`true` allows dev auth with `NODE_ENV=production`, for load benchmarks (`npm run bench`) that log in many users without an identity provider. " +
+      "Never on a reachable deployment: anyone could log in as anyone",
+  }),
+} satisfies Record<string, Variable<unknown>>;
+
+type Values = { [K in keyof typeof VARIABLES]: ReturnType<(typeof VARIABLES)[K]["parse"]> };
+/** Fields of variables that may stay unset. */
+type Unset = { [K in keyof Values]: undefined extends Values[K] ? K : never }[keyof Values];
+
+/** The configuration: one field per entry of VARIABLES; a variable without a default may be absent. */
+export type Config = { [K in Exclude<keyof Values, Unset>]: Values[K] } & { [K in Unset]?: Values[K] };
+
+export type AuthMode = Config["authMode"];
+
+/** Every variable, in the README's order (for the table). */
+export const configVariables: readonly Variable<unknown>[] = Object.values(VARIABLES);
+
 export function loadConfig(env: Env = process.env): Config {
-  const get = (name: string): string | undefined => {
-    const v = env[name];
-    return v === undefined || v === "" ? undefined : v;
-  };
-  const duration = (name: string, fallback: string) => parseDuration(name, get(name) ?? fallback);
+  const values: Record<string, unknown> = {};
+  for (const [field, variable] of Object.entries(VARIABLES) as [string, Variable<unknown>][]) {
+    const raw = env[variable.name];
+    values[field] = variable.parse(raw === undefined || raw === "" ? variable.default : raw);
+  }
+  const config = values as Config;
+  checkCombinations(config);
+  return config;
+}
 
-  const nodeEnv = get("NODE_ENV") ?? "development";
-  const authMode = oneOf("AUTH_MODE", get("AUTH_MODE") ?? "dev", ["dev", "jwt"] as const);
-  const config: Config = {
-    port: integer("PORT", get("PORT") ?? "4000", 0, 65535),
-    host: get("HOST") ?? "127.0.0.1",
-    redisUrl: get("REDIS_URL"),
-    redisCluster: oneOf("REDIS_CLUSTER", get("REDIS_CLUSTER") ?? "false", ["true", "false"] as const) === "true",
-    dataDir: get("DATA_DIR") ?? "./data",
-    keyPrefix: get("KEY_PREFIX") ?? "sh:",
-    redisCommandTimeoutMs: duration("REDIS_COMMAND_TIMEOUT", "2s"),
-    authMode,
-    jwtSecret: get("JWT_SECRET"),
-    jwtPublicKey: get("JWT_PUBLIC_KEY"),
-    jwtIssuer: get("JWT_ISSUER"),
-    jwtAudience: get("JWT_AUDIENCE"),
-    adminApiKey: get("ADMIN_API_KEY"),
-    sessionIdleTimeoutMs: duration("SESSION_IDLE_TIMEOUT", "7d"),
-    sessionMaxAgeMs: duration("SESSION_MAX_AGE", "30d"),
-    sessionTouchIntervalMs: duration("SESSION_TOUCH_INTERVAL", "60s"),
-    presenceTtlMs: duration("PRESENCE_TTL", "30s"),
-    inboxMaxMessages: integer("INBOX_MAX_MESSAGES", get("INBOX_MAX_MESSAGES") ?? "1000", 1, 1_000_000),
-    inboxRetentionMs: duration("INBOX_RETENTION", "30d"),
-    messageMaxBytes: integer("MESSAGE_MAX_BYTES", get("MESSAGE_MAX_BYTES") ?? "16384", 1, 1_048_576),
-    logLevel: oneOf("LOG_LEVEL", get("LOG_LEVEL") ?? "info", ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const),
-    nodeEnv,
-  };
-
+/** What one variable's parser cannot see: formats and limits that depend on other variables, and key checks. */
+function checkCombinations(config: Config): void {
   if (!/^[A-Za-z0-9_:.-]*$/.test(config.keyPrefix)) {
     throw new ConfigError(`KEY_PREFIX: expected letters, digits and _ : . - only; got '${config.keyPrefix}'`);
   }
@@ -136,12 +208,12 @@ export function loadConfig(env: Env = process.env): Config {
   } else if (config.redisUrl && !/^(redis|rediss|unix):\/\//.test(config.redisUrl)) {
     throw new ConfigError("REDIS_URL: expected a redis://, rediss:// or unix:// URL");
   }
-  if (authMode === "dev" && nodeEnv === "production" && get("ALLOW_DEV_AUTH") !== "true") {
+  if (config.authMode === "dev" && config.nodeEnv === "production" && !config.allowDevAuth) {
     throw new ConfigError(
       "AUTH_MODE: dev (login without proof) is refused when NODE_ENV=production; set AUTH_MODE=jwt (or ALLOW_DEV_AUTH=true for load tests)",
     );
   }
-  if (authMode === "jwt" && !config.jwtSecret && !config.jwtPublicKey) {
+  if (config.authMode === "jwt" && !config.jwtSecret && !config.jwtPublicKey) {
     throw new ConfigError("JWT_SECRET: AUTH_MODE=jwt needs JWT_SECRET (HS256) or JWT_PUBLIC_KEY (RS256/ES256, PEM)");
   }
   if (config.jwtSecret && config.jwtPublicKey) {
@@ -166,5 +238,4 @@ export function loadConfig(env: Env = process.env): Config {
   if (config.sessionTouchIntervalMs >= config.sessionIdleTimeoutMs) {
     throw new ConfigError("SESSION_TOUCH_INTERVAL: expected a duration shorter than SESSION_IDLE_TIMEOUT");
   }
-  return config;
 }

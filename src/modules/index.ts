@@ -1,3 +1,5 @@
+// Before any resolver loads: type-graphql's decorators read the design types it records.
+import "reflect-metadata";
 import { MessageResolver } from "./messages/message.resolver";
 import { PresenceResolver } from "./presence/presence.resolver";
 import { SessionResolver } from "./sessions/session.resolver";
@@ -5,3 +7,12 @@ import { SettingsResolver } from "./settings/settings.resolver";
 
 /** Every domain's resolvers; the schema is built from these. */
 export const resolvers = [SessionResolver, PresenceResolver, SettingsResolver, MessageResolver] as const;
+
+// What server/ and app.ts use of the domains: they import nothing else from modules/.
+export { MessageStore } from "./messages/message.store";
+export { PresenceStore } from "./presence/presence.store";
+export { PresenceTracker } from "./presence/presence.tracker";
+export { createIdentityVerifier, type IdentityVerifier } from "./sessions/identity";
+export { SESSION_TRUST_MS, SessionStore, type SessionRecord } from "./sessions/session.store";
+export { SessionWatcher } from "./sessions/session.watcher";
+export { SettingsStore } from "./settings/settings.store";

@@ -1,5 +1,6 @@
 import { RedisPubSub } from "graphql-redis-subscriptions";
 import type { PubSub } from "type-graphql";
+import type { Topic, TopicPayloads } from "../modules/topics";
 import { BoundedQueue } from "./bounded-queue";
 import type { RedisConnections } from "./connections";
 
@@ -9,16 +10,17 @@ const SUBSCRIBER_BUFFER = 256;
 /**
  * type-graphql 2's PubSub over graphql-redis-subscriptions. `publish(topic, id, payload)` goes to
  * the Redis channel `<prefix><topic>:<id>`, so only instances with a subscriber for that id get it.
- * Payloads cross Redis as JSON: publish JSON-safe values (ISO strings, not Date).
+ * Every payload has the type TopicPayloads gives its topic. Payloads cross Redis as JSON: publish
+ * JSON-safe values (ISO strings, not Date).
  */
 export interface AppPubSub extends PubSub {
   /** `id` narrows the channel to one user (or other key); undefined publishes to the bare topic. */
-  publish(topic: string, id: string | undefined, payload: unknown): Promise<void>;
-  subscribe(topic: string, id?: unknown): AsyncIterable<unknown>;
+  publish<T extends Topic>(topic: T, id: string | undefined, payload: TopicPayloads[T]): Promise<void>;
+  subscribe<T extends Topic>(topic: T, id?: string): AsyncIterable<TopicPayloads[T]>;
   /** One subscription over several ids of a topic (one Redis channel each: routing, not filtering). */
-  subscribeMany(topic: string, ids: readonly string[]): AsyncIterable<unknown>;
+  subscribeMany<T extends Topic>(topic: T, ids: readonly string[]): AsyncIterable<TopicPayloads[T]>;
   /** A callback subscription for the service's own use (not a GraphQL subscription). */
-  listen(topic: string, id: string | undefined, onMessage: (payload: unknown) => void): Promise<() => void>;
+  listen<T extends Topic>(topic: T, id: string | undefined, onMessage: (payload: TopicPayloads[T]) => void): Promise<() => void>;
 }
 
 /** The Redis channel of a topic (and id): Lua scripts that PUBLISH must use the same name. */
@@ -35,16 +37,15 @@ export const receivedIOHandled = () => new Promise<void>((resolve) => setImmedia
 
 export function createPubSub(connections: RedisConnections, prefix: string): AppPubSub {
   const redisPubSub = new RedisPubSub({ publisher: connections.publisher, subscriber: connections.subscriber });
-  const channel = (topic: string, id?: unknown) => channelName(prefix, topic, id);
-  const listen = async (topic: string, id: string | undefined, onMessage: (payload: unknown) => void) => {
-    const subId = await redisPubSub.subscribe(channel(topic, id), onMessage);
+  const listen = async <T extends Topic>(topic: T, id: string | undefined, onMessage: (payload: TopicPayloads[T]) => void) => {
+    const subId = await redisPubSub.subscribe(channelName(prefix, topic, id), onMessage);
     return () => redisPubSub.unsubscribe(subId);
   };
   /** Iterates the events of the channels; Redis unsubscribes when the consumer stops. */
-  const subscribeMany = (topic: string, ids: readonly (string | undefined)[]) => {
+  const subscribeMany = <T extends Topic>(topic: T, ids: readonly (string | undefined)[]) => {
     let unlisten: (() => void)[] | undefined;
     let stopped = false;
-    const queue = new BoundedQueue<unknown>(SUBSCRIBER_BUFFER, () => {
+    const queue = new BoundedQueue<TopicPayloads[T]>(SUBSCRIBER_BUFFER, () => {
       stopped = true;
       unlisten?.forEach((stop) => stop());
     });
@@ -58,11 +59,8 @@ export function createPubSub(connections: RedisConnections, prefix: string): App
     return queue;
   };
   return {
-    async publish(topic: string, ...args: unknown[]) {
-      const [id, payload] = args.length >= 2 ? args : [undefined, args[0]];
-      await redisPubSub.publish(channel(topic, id), payload);
-    },
-    subscribe: (topic, id) => subscribeMany(topic, [id == null ? undefined : String(id)]),
+    publish: (topic, id, payload) => redisPubSub.publish(channelName(prefix, topic, id), payload),
+    subscribe: (topic, id) => subscribeMany(topic, [id]),
     subscribeMany: (topic, ids) => subscribeMany(topic, ids),
     listen,
   };

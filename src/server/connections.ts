@@ -1,4 +1,5 @@
 import { EventEmitter } from "node:events";
+import type { CloseCode } from "graphql-ws";
 import type { WebSocket } from "ws";
 
 /** One WebSocket of this instance, authenticated at `connection_init`. */
@@ -11,11 +12,10 @@ export interface LiveSocket {
   openedAt: number;
 }
 
-/** graphql-ws close codes this service uses (4xxx as graphql-ws defines them). */
-export enum CloseCode {
+/** The WebSocket close codes (RFC 6455, IANA registry) this service uses that graphql-ws's CloseCode lacks. */
+export enum WebSocketCloseCode {
   GoingAway = 1001,
   TryAgainLater = 1013,
-  Unauthorized = 4401,
 }
 
 /**
@@ -61,7 +61,7 @@ export class ConnectionRegistry extends EventEmitter<{ open: [LiveSocket]; close
   }
 
   /** Closes every socket opened with the session or running its operations (`close` events follow). */
-  closeSession(sessionId: string, code: CloseCode, reason: string): number {
+  closeSession(sessionId: string, code: CloseCode | WebSocketCloseCode, reason: string): number {
     const sockets = [
       ...[...(this.bySession.get(sessionId) ?? [])].map((live) => live.socket),
       ...(this.byOperationSession.get(sessionId)?.sockets ?? []),

@@ -1,13 +1,16 @@
 import type { Logger } from "pino";
 import type { Config } from "../config/config";
 import { unauthenticated } from "../errors/errors";
-import type { MessageStore } from "../modules/messages/message.store";
-import type { PresenceStore } from "../modules/presence/presence.store";
-import type { PresenceTracker } from "../modules/presence/presence.tracker";
-import type { SessionRecord, SessionStore } from "../modules/sessions/session.store";
-import type { SessionWatcher } from "../modules/sessions/session.watcher";
-import type { SettingsStore } from "../modules/settings/settings.store";
-import type { IdentityVerifier } from "../modules/sessions/identity";
+import type {
+  IdentityVerifier,
+  MessageStore,
+  PresenceStore,
+  PresenceTracker,
+  SessionRecord,
+  SessionStore,
+  SessionWatcher,
+  SettingsStore,
+} from "../modules";
 import type { RedisClient } from "../redis/connections";
 import type { AppPubSub } from "../redis/pubsub";
 import { assertAdmin } from "./auth";

@@ -2,41 +2,42 @@ import { createSourceEventStream, execute, getOperationAST, type ExecutionArgs, 
 
 type Result = ExecutionResult | Promise<ExecutionResult>;
 
-/**
- * Subscription fields whose result depends only on the event and the operation, never on the
- * subscriber's context. One presence event goes to every subscriber; it is executed once per
- * distinct operation instead of once per socket. A field added here must not read the context.
- */
-const SHARED_RESULT_FIELDS = new Set(["presenceChanged"]);
-
 /** event payload (the pub/sub hands every subscriber the same object) -> operation key -> result */
 const resultsByEvent = new WeakMap<object, Map<string, Result>>();
 
 /**
- * graphql's `subscribe`, except that subscriptions to SHARED_RESULT_FIELDS reuse the result
- * another subscriber with the same document and variables already got for the same event.
+ * graphql's `subscribe`, except that a subscription to a field declared with
+ * `@Extensions({ sharedResult: true })` reuses the result another subscriber with the same
+ * document and variables already got for the same event. Such a field promises that its result
+ * depends only on the event and the operation, never on the subscriber's context: one event that
+ * goes to every subscriber is then executed once per distinct operation instead of once per socket.
  */
 export async function subscribeSharingResults(args: ExecutionArgs) {
   const events = await createSourceEventStream(args);
   if (!(Symbol.asyncIterator in events)) return events; // the errors of a refused subscription
-  const run = (event: unknown): Result => execute({ ...args, rootValue: event });
-  const key = sharedKey(args);
-  if (key === undefined) return new MappedEvents(events, run);
+  const executeFor = (event: unknown): Result => execute({ ...args, rootValue: event });
+  const key = sharedResultKey(args);
+  if (key === undefined) return new MappedEvents(events, executeFor);
   return new MappedEvents(events, (event) => {
-    if (typeof event !== "object" || event === null) return run(event);
+    if (typeof event !== "object" || event === null) return executeFor(event);
     let results = resultsByEvent.get(event);
     if (!results) resultsByEvent.set(event, (results = new Map()));
     let result = results.get(key);
-    if (!result) results.set(key, (result = run(event)));
+    if (!result) results.set(key, (result = executeFor(event)));
     return result;
   });
 }
 
-/** The operation's identity for sharing, or undefined when its field's result is per subscriber. */
-function sharedKey(args: ExecutionArgs): string | undefined {
+/**
+ * The key under which subscribers of this operation share an event's result: its document,
+ * operation name and variables. Undefined when its field does not declare `sharedResult`.
+ */
+function sharedResultKey(args: ExecutionArgs): string | undefined {
   const operation = getOperationAST(args.document, args.operationName);
   const fields = operation?.selectionSet.selections;
-  if (fields?.length !== 1 || fields[0].kind !== "Field" || !SHARED_RESULT_FIELDS.has(fields[0].name.value)) return undefined;
+  if (fields?.length !== 1 || fields[0].kind !== "Field") return undefined;
+  const field = args.schema.getSubscriptionType()?.getFields()[fields[0].name.value];
+  if (field?.extensions.sharedResult !== true) return undefined;
   const source = args.document.loc?.source.body;
   if (source === undefined) return undefined;
   return JSON.stringify([source, args.operationName ?? null, args.variableValues ?? null]);

@@ -1,11 +1,12 @@
 import type { Server } from "node:http";
 import type { GraphQLSchema } from "graphql";
+import { CloseCode } from "graphql-ws";
 import { useServer } from "graphql-ws/use/ws";
 import { WebSocket, WebSocketServer } from "ws";
 import { formatError, isRedisUnavailable } from "../errors/errors";
-import type { SessionRecord } from "../modules/sessions/session.store";
+import type { SessionRecord } from "../modules";
 import { parseBearer } from "./auth";
-import { CloseCode, type LiveSocket } from "./connections";
+import { WebSocketCloseCode, type LiveSocket } from "./connections";
 import { AppContext, type Services } from "./context";
 import { documentCache } from "./document-cache";
 import { subscribeSharingResults } from "./shared-subscribe";
@@ -58,7 +59,7 @@ export function attachWebSocketServer(httpServer: Server, schema: GraphQLSchema,
           session = token ? await services.sessions.authenticate(token) : null;
         } catch (err) {
           if (!isRedisUnavailable(err)) throw err;
-          ctx.extra.socket.close(CloseCode.TryAgainLater, "Service unavailable");
+          ctx.extra.socket.close(WebSocketCloseCode.TryAgainLater, "Service unavailable");
           return false;
         }
         if (!session) {

@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import { channelName } from "../../redis/pubsub";
-import { Topic } from "../../server/topics";
+import { Topic } from "../topics";
 
 /**
  * Redis keys of the messages domain. Every key of an inbox carries the recipient's `{userId}`

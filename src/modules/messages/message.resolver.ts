@@ -2,7 +2,7 @@ import { Arg, Ctx, ID, Int, Mutation, Query, Resolver, Root, Subscription } from
 import { notFound } from "../../errors/errors";
 import { receivedIOHandled } from "../../redis/pubsub";
 import type { AppContext } from "../../server/context";
-import { Topic, type MessageReceivedPayload } from "../../server/topics";
+import { Topic } from "../topics";
 import { inboxFeed } from "./message.feed";
 import { validateMessageId, validateMessageInput, validatePageSize } from "./message.rules";
 import { fromPayload, type MessageRecord } from "./message.store";
@@ -74,7 +74,7 @@ export class MessageResolver {
       return inboxFeed(
         {
           listen: (onMessage) =>
-            pubSub.listen(Topic.MessageReceived, userId, (payload) => onMessage(fromPayload(payload as MessageReceivedPayload))),
+            pubSub.listen(Topic.MessageReceived, userId, (payload) => onMessage(fromPayload(payload))),
           readAfter: (cursor, count) => messages.list(userId, cursor, count),
         },
         after,

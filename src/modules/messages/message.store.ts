@@ -1,7 +1,7 @@
 import path from "node:path";
 import type { RedisClient } from "../../redis/connections";
 import { defineScripts } from "../../redis/lua";
-import type { MessageReceivedPayload } from "../../server/topics";
+import type { MessageReceivedPayload } from "./message.events";
 import { MessageKeys } from "./message.keys";
 import { compareIds, idAfter } from "./message.rules";
 

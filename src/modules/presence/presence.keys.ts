@@ -1,4 +1,5 @@
 import { channelName } from "../../redis/pubsub";
+import { Topic } from "../topics";
 
 /**
  * Redis keys of the presence domain. Presence is global state (the online index and its exact
@@ -9,7 +10,7 @@ import { channelName } from "../../redis/pubsub";
 export class PresenceKeys {
   private readonly base: string;
 
-  constructor(prefix: string) {
+  constructor(private readonly prefix: string) {
     this.base = `${prefix}presence:{p}:`;
   }
 
@@ -47,12 +48,12 @@ export class PresenceKeys {
   get all(): string[] {
     return [this.leases, this.connections, this.heartbeats, this.online, this.status, this.lastSeen];
   }
-}
 
-/**
- * The pub/sub channels presence events go to, as the pub/sub adapter names them (the Lua scripts
- * PUBLISH to them directly): one for everyone, and a prefix to which a script appends the user id.
- */
-export function presenceChannels(prefix: string, topic: string): { all: string; userPrefix: string } {
-  return { all: channelName(prefix, topic), userPrefix: channelName(prefix, topic, "") };
+  /**
+   * The channels of presenceChanged events (the scripts PUBLISH to them directly): everyone's,
+   * and the prefix to which a script appends the user id, in the order of the scripts' ARGV.
+   */
+  get channels(): [all: string, userPrefix: string] {
+    return [channelName(this.prefix, Topic.PresenceChanged), channelName(this.prefix, Topic.PresenceChanged, "")];
+  }
 }

@@ -1,17 +1,13 @@
 import path from "node:path";
 import type { RedisClient } from "../../redis/connections";
 import { defineScripts } from "../../redis/lua";
-import { presenceChannels, PresenceKeys } from "./presence.keys";
-
-/** What a user can be; the first three are online. */
-export type PresenceState = "ONLINE" | "AWAY" | "BUSY" | "OFFLINE";
-/** What a user can set with a heartbeat. */
-export type SettableStatus = Exclude<PresenceState, "OFFLINE">;
+import { PresenceKeys } from "./presence.keys";
+import { PresenceStatus, type SettableStatus } from "./presence.rules";
 
 /** One user's presence as stored. Times are epoch milliseconds. */
 export interface PresenceRecord {
   userId: string;
-  status: PresenceState;
+  status: PresenceStatus;
   online: boolean;
   connections: number;
   /** Now for an online user; when they were last online otherwise; null if never. */
@@ -34,8 +30,8 @@ const SCRIPT_BATCH = 2000;
 
 /**
  * Presence in Redis. Every change is one Lua script that decides the transition and PUBLISHes
- * the event on the Topic.PresenceChanged channels (everyone's and the user's) in the same atomic
- * step, so a transition is announced exactly once whichever instance (or how many) ran it.
+ * the event on the presenceChanged channels (everyone's and the user's) in the same atomic step,
+ * so a transition is announced exactly once whichever instance (or how many) ran it.
  */
 export class PresenceStore {
   private readonly keys: PresenceKeys;
@@ -46,12 +42,10 @@ export class PresenceStore {
   constructor(
     private readonly redis: RedisClient,
     prefix: string,
-    topic: string,
     private readonly leaseMs: number,
   ) {
     this.keys = new PresenceKeys(prefix);
-    const { all, userPrefix } = presenceChannels(prefix, topic);
-    this.channels = [all, userPrefix];
+    this.channels = this.keys.channels;
     this.scripts = defineScripts(redis, path.join(__dirname, "lua"), [
       "connect", "disconnect", "refresh", "sweep", "heartbeat", "read", "list",
     ] as const);
@@ -119,7 +113,7 @@ export class PresenceStore {
       const [online, status, connections, lastSeen] = rows.slice(i * 4, i * 4 + 4);
       return online === 1
         ? { userId, status: status as SettableStatus, online: true, connections: Number(connections), lastSeenAt: now }
-        : { userId, status: "OFFLINE", online: false, connections: 0, lastSeenAt: lastSeen === "" ? null : Number(lastSeen) };
+        : { userId, status: PresenceStatus.OFFLINE, online: false, connections: 0, lastSeenAt: lastSeen === "" ? null : Number(lastSeen) };
     });
   }
 

@@ -1,13 +1,8 @@
 import { Field, ID, Int, ObjectType, registerEnumType } from "type-graphql";
-import type { PresenceChangedPayload } from "../../server/topics";
+import type { PresenceChangedPayload } from "./presence.events";
+import { PresenceStatus } from "./presence.rules";
 import type { OnlinePage, PresenceRecord } from "./presence.store";
 
-export enum PresenceStatus {
-  ONLINE = "ONLINE",
-  AWAY = "AWAY",
-  BUSY = "BUSY",
-  OFFLINE = "OFFLINE",
-}
 registerEnumType(PresenceStatus, { name: "PresenceStatus" });
 
 @ObjectType({ simpleResolvers: true })
@@ -30,7 +25,7 @@ export class Presence {
   static from(record: PresenceRecord): Presence {
     return Object.assign(new Presence(), {
       userId: record.userId,
-      status: record.status as PresenceStatus,
+      status: record.status,
       online: record.online,
       connections: record.connections,
       lastSeenAt: record.lastSeenAt === null ? null : new Date(record.lastSeenAt),
@@ -58,8 +53,8 @@ export class PresenceEvent {
   static from(payload: PresenceChangedPayload): PresenceEvent {
     return Object.assign(new PresenceEvent(), {
       userId: payload.userId,
-      status: payload.status as PresenceStatus,
-      previous: payload.previous as PresenceStatus,
+      status: payload.status,
+      previous: payload.previous,
       at: new Date(payload.at),
       onlineCount: payload.onlineCount,
     });

@@ -1,7 +1,8 @@
+import { CloseCode } from "graphql-ws";
 import type { Logger } from "pino";
 import type { AppPubSub } from "../../redis/pubsub";
-import { CloseCode, type ConnectionRegistry } from "../../server/connections";
-import { Topic, type SessionEndedPayload } from "../../server/topics";
+import type { ConnectionRegistry } from "../../server/connections";
+import { Topic } from "../topics";
 import type { EndedSession, SessionStore } from "./session.store";
 
 /**
@@ -23,8 +24,7 @@ export class SessionWatcher {
   ) {}
 
   async start(): Promise<void> {
-    this.unlisten = await this.pubSub.listen(Topic.SessionEnded, undefined, (payload) => {
-      const { sessionId } = payload as SessionEndedPayload;
+    this.unlisten = await this.pubSub.listen(Topic.SessionEnded, undefined, ({ sessionId }) => {
       this.store.forget(sessionId);
       this.registry.closeSession(sessionId, CloseCode.Unauthorized, "Session ended");
     });
@@ -39,7 +39,7 @@ export class SessionWatcher {
 
   /** Announces ended sessions to every instance (this one included). */
   async announce(ended: EndedSession[]): Promise<void> {
-    await Promise.all(ended.map((e) => this.pubSub.publish(Topic.SessionEnded, undefined, e satisfies SessionEndedPayload)));
+    await Promise.all(ended.map((e) => this.pubSub.publish(Topic.SessionEnded, undefined, e)));
   }
 
   async check(): Promise<void> {

@@ -1,5 +1,5 @@
 import { channelName } from "../../redis/pubsub";
-import { Topic } from "../../server/topics";
+import { Topic } from "../topics";
 
 /**
  * Redis keys of the settings domain. Both hashes of a user carry the `{userId}` hash tag, so the

@@ -1,7 +1,8 @@
 import { Arg, Ctx, Mutation, Query, Resolver, Root, Subscription } from "type-graphql";
 import { badInput, conflict } from "../../errors/errors";
 import type { AppContext } from "../../server/context";
-import { Topic, type SettingsChangedPayload } from "../../server/topics";
+import { Topic } from "../topics";
+import type { SettingsChangedPayload } from "./settings.events";
 import { MAX_EXTRA_ENTRIES, validateSettingsUpdate } from "./settings.rules";
 import { fromPayload } from "./settings.store";
 import { Settings, SettingsInput } from "./settings.type";

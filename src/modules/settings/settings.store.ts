@@ -1,7 +1,7 @@
 import path from "node:path";
 import type { RedisClient } from "../../redis/connections";
 import { defineScripts } from "../../redis/lua";
-import type { SettingsChangedPayload } from "../../server/topics";
+import type { SettingsChangedPayload } from "./settings.events";
 import { SettingsKeys } from "./settings.keys";
 import { DEFAULT_SETTINGS, MAX_EXTRA_ENTRIES, Theme, type FixedSettings, type SettingsChange } from "./settings.rules";
 

@@ -12,6 +12,7 @@
 -- ARGV[4] lease member "<instanceId>|<connectionId>|<userId>"
 -- ARGV[5] user id
 -- Returns 1 when the user came online, 0 otherwise (also when the lease already existed).
+-- #include announce.lua
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local member, user = ARGV[4], ARGV[5]
@@ -21,8 +22,5 @@ redis.call('HINCRBY', KEYS[2], user, 1)
 if redis.call('ZADD', KEYS[4], 'NX', 0, user) == 0 then return 0 end
 
 local status = redis.call('HGET', KEYS[5], user) or 'ONLINE'
-local payload = cjson.encode({ userId = user, status = status, previous = 'OFFLINE', at = now,
-  onlineCount = redis.call('ZCARD', KEYS[4]) })
-redis.call('PUBLISH', ARGV[1], payload)
-redis.call('PUBLISH', ARGV[2] .. user, payload)
+announce(ARGV[1], ARGV[2], user, status, 'OFFLINE', now, redis.call('ZCARD', KEYS[4]))
 return 1

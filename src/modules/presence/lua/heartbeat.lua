@@ -10,6 +10,7 @@
 -- ARGV[4] user id
 -- ARGV[5] new status (ONLINE, AWAY or BUSY), or "" to keep the current one
 -- Returns { status, live sockets, now (ms) }.
+-- #include announce.lua
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local user, wanted = ARGV[4], ARGV[5]
@@ -24,9 +25,6 @@ if status == '' then status = wasOnline and previous or 'ONLINE' end
 if status == 'ONLINE' then redis.call('HDEL', KEYS[4], user) else redis.call('HSET', KEYS[4], user, status) end
 
 if status ~= previous then
-  local payload = cjson.encode({ userId = user, status = status, previous = previous, at = now,
-    onlineCount = redis.call('ZCARD', KEYS[3]) })
-  redis.call('PUBLISH', ARGV[1], payload)
-  redis.call('PUBLISH', ARGV[2] .. user, payload)
+  announce(ARGV[1], ARGV[2], user, status, previous, now, redis.call('ZCARD', KEYS[3]))
 end
 return { status, tonumber(redis.call('HGET', KEYS[2], user) or '0'), now }

@@ -11,6 +11,7 @@
 -- ARGV[2] channel prefix of one user's presence events (the user id is appended)
 -- ARGV[3] most leases and most heartbeats removed per run (keeps each run short)
 -- Returns { users who went offline, 1 if more expired entries may remain else 0 }.
+-- #include announce.lua
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local limit = tonumber(ARGV[3])
@@ -21,10 +22,7 @@ local function goOffline(user, seenAt)
   local previous = redis.call('HGET', KEYS[5], user) or 'ONLINE'
   redis.call('HDEL', KEYS[5], user)
   redis.call('HSET', KEYS[6], user, seenAt)
-  local payload = cjson.encode({ userId = user, status = 'OFFLINE', previous = previous, at = now,
-    onlineCount = redis.call('ZCARD', KEYS[4]) })
-  redis.call('PUBLISH', ARGV[1], payload)
-  redis.call('PUBLISH', ARGV[2] .. user, payload)
+  announce(ARGV[1], ARGV[2], user, 'OFFLINE', previous, now, redis.call('ZCARD', KEYS[4]))
   return 1
 end
 
