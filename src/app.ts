@@ -95,12 +95,24 @@ async function startWithRedis(config: Config, log: Logger, embedded: EmbeddedRed
   const { httpServer, apollo } = await createHttpServer(schema, services);
   httpServer.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
   const ws = attachWebSocketServer(httpServer, schema, services);
-  for (const task of backgroundTasks) await task.start();
-
-  await new Promise<void>((resolve, reject) => {
-    httpServer.once("error", reject);
-    httpServer.listen(config.port, config.host, () => resolve());
-  });
+  /** Undoes what this function started (not the embedded Redis: startApp owns it). */
+  const release = async () => {
+    ws.wss.clients.forEach((socket) => socket.close(WebSocketCloseCode.GoingAway, "Server shutting down"));
+    await ws.dispose();
+    await apollo.stop(); // closes the listener and drains in-flight HTTP requests
+    for (const task of [...backgroundTasks].reverse()) await task.stop();
+    await quitRedis(redis);
+  };
+  try {
+    for (const task of backgroundTasks) await task.start();
+    await new Promise<void>((resolve, reject) => {
+      httpServer.once("error", reject);
+      httpServer.listen(config.port, config.host, () => resolve());
+    });
+  } catch (err) {
+    await release();
+    throw err;
+  }
   const { port } = httpServer.address() as AddressInfo;
   const url = `http://${config.host.includes(":") ? `[${config.host}]` : config.host}:${port}/graphql`;
   log.info({ url, authMode: config.authMode, redis: embedded ? "embedded" : config.redisCluster ? "cluster" : "external" }, "sessionhub listening");
@@ -109,11 +121,7 @@ async function startWithRedis(config: Config, log: Logger, embedded: EmbeddedRed
   const stop = () =>
     (stopping ??= (async () => {
       log.info("shutting down");
-      ws.wss.clients.forEach((socket) => socket.close(WebSocketCloseCode.GoingAway, "Server shutting down"));
-      await ws.dispose();
-      await apollo.stop(); // closes the listener and drains in-flight HTTP requests
-      for (const task of [...backgroundTasks].reverse()) await task.stop();
-      await quitRedis(redis);
+      await release();
       await embedded?.stop();
       log.info("stopped");
     })());

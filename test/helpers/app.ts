@@ -2,14 +2,13 @@ import { randomBytes } from "node:crypto";
 import pino from "pino";
 import { startApp, type App } from "../../src/app";
 import { loadConfig } from "../../src/config/config";
-import { startTestRedis, type TestRedis } from "./redis";
 
 export const ADMIN_KEY = "test-admin-key-0123456789";
 
 /**
  * Starts a service instance in this process on a free port. Every call gets its own key prefix
  * unless `KEY_PREFIX` is given, so tests on one Redis never see each other's keys; give two
- * instances the same prefix to make them one service.
+ * instances the same prefix to make them one service (useService in ./suite does).
  */
 export async function startTestApp(env: Record<string, string>): Promise<App> {
   const config = loadConfig({
@@ -20,28 +19,4 @@ export async function startTestApp(env: Record<string, string>): Promise<App> {
     ...env,
   });
   return startApp(config, pino({ level: config.logLevel }));
-}
-
-/** One service of two instances: a private Redis and two in-process instances on one key prefix. */
-export interface TwoInstances {
-  redis: TestRedis;
-  a: App;
-  b: App;
-  /** Stops both instances, then Redis. */
-  stop(): Promise<void>;
-}
-
-export async function startTwoInstances(prefix: string): Promise<TwoInstances> {
-  const redis = await startTestRedis();
-  const env = { REDIS_URL: redis.url, KEY_PREFIX: prefix };
-  const [a, b] = await Promise.all([startTestApp(env), startTestApp(env)]);
-  return {
-    redis,
-    a,
-    b,
-    async stop() {
-      await Promise.all([a.stop(), b.stop()]);
-      await redis.close();
-    },
-  };
 }

@@ -2,9 +2,8 @@ import { generateKeyPairSync, type KeyObject } from "node:crypto";
 import { SignJWT, type JWTPayload } from "jose";
 import type { App } from "../../src/app";
 import { loadConfig } from "../../src/config/config";
-import { startTestApp } from "../helpers/app";
 import { errorCode, gql } from "../helpers/client";
-import { startTestRedis, type TestRedis } from "../helpers/redis";
+import { useService } from "../helpers/suite";
 
 const LOGIN = "mutation ($input: LoginInput!) { login(input: $input) { token session { userId username } } }";
 const SECRET = "jwt-test-secret-0123456789abcdef-0123";
@@ -28,21 +27,9 @@ async function loginWith(app: App, input: Record<string, unknown>) {
 }
 
 describe("jwt auth mode", () => {
-  let redis: TestRedis;
-  const apps: App[] = [];
-  const start = async (env: Record<string, string>) => {
-    const app = await startTestApp({ REDIS_URL: redis.url, AUTH_MODE: "jwt", ...env });
-    apps.push(app);
-    return app;
-  };
-
-  beforeAll(async () => {
-    redis = await startTestRedis();
-  });
-  afterAll(async () => {
-    for (const app of apps) await app.stop();
-    await redis?.close();
-  });
+  // Each describe block below starts an instance of its own.
+  const { startApp } = useService({ instances: 0 });
+  const start = (env: Record<string, string>) => startApp({ AUTH_MODE: "jwt", ...env });
 
   describe.each([
     ["HS256", { JWT_SECRET: SECRET }, secretKey],
@@ -139,8 +126,7 @@ describe("jwt auth mode", () => {
   });
 
   it("dev auth mode ignores an idToken and needs a userId", async () => {
-    const app = await startTestApp({ REDIS_URL: redis.url });
-    apps.push(app);
+    const app = await startApp();
     const idToken = await sign(secretKey, "HS256", {}, { sub: "from-token" });
     expect(errorCode(await loginWith(app, { idToken }))).toBe("BAD_USER_INPUT");
     expect((await loginWith(app, { idToken, userId: "dev-user" })).data?.login.session.userId).toBe("dev-user");

@@ -1,25 +1,16 @@
-import type { App } from "../../src/app";
-import { startTestApp } from "../helpers/app";
 import { collect, errorCode, gql, login, openSocket, waitFor, type TestSocket } from "../helpers/client";
-import { startTestCluster, type TestCluster } from "../helpers/cluster";
+import { useClusterService } from "../helpers/suite";
 
 const RECEIVED = "subscription { messageReceived { id body } }";
 const SEND = "mutation ($to: ID!, $body: String!) { sendMessage(to: $to, body: $body) { id } }";
 
 /** Every node of the cluster down at once: ioredis' Cluster client would queue commands with no timer. */
 describe("Redis Cluster outage", () => {
-  let cluster: TestCluster;
-  let app: App;
+  const { apps: [app], cluster } = useClusterService();
   const sockets: TestSocket[] = [];
 
-  beforeAll(async () => {
-    cluster = await startTestCluster();
-    app = await startTestApp({ REDIS_URL: cluster.urls, REDIS_CLUSTER: "true", KEY_PREFIX: "outage:" });
-  });
   afterAll(async () => {
     await Promise.all(sockets.map((s) => s.dispose()));
-    await app?.stop();
-    await cluster?.stop();
   });
 
   it("with every node down, requests get SERVICE_UNAVAILABLE at once; the service recovers by itself", async () => {

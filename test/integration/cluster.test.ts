@@ -1,10 +1,13 @@
-import { createHash, randomBytes } from "node:crypto";
-import type { Cluster, Redis } from "ioredis";
-import type { App } from "../../src/app";
+import { createHash } from "node:crypto";
+import { MessageKeys } from "../../src/modules/messages/message.keys";
+import { SessionKeys } from "../../src/modules/sessions/session.keys";
+import { SettingsKeys } from "../../src/modules/settings/settings.keys";
+import { Topic } from "../../src/modules/topics";
+import { channelName } from "../../src/redis/pubsub";
 import { MeDocument, RevokeOtherSessionsDocument, RevokeSessionDocument, SessionsDocument } from "../generated/graphql";
-import { startTestApp } from "../helpers/app";
-import { startTestCluster, type TestCluster } from "../helpers/cluster";
 import { collect, gql, gqlDoc, login, openSocket, waitFor, type TestSocket } from "../helpers/client";
+import { subscribeAndWait } from "../helpers/pubsub";
+import { useClusterService } from "../helpers/suite";
 
 interface PresenceEvent {
   userId: string;
@@ -19,48 +22,21 @@ interface PresenceEvent {
  * split), so per-user scripts, MULTI and pub/sub run on every node.
  */
 describe("sessionhub on Redis Cluster", () => {
-  let cluster: TestCluster;
-  let redis: Cluster;
-  let nodes: Redis[];
-  let a: App;
-  let b: App;
-  const prefix = `t${randomBytes(4).toString("hex")}:`;
+  const { apps: [a, b], cluster, client: redis, nodes, prefix } = useClusterService({ instances: 2 });
+  const sessionKeys = new SessionKeys(prefix);
   const sockets: TestSocket[] = [];
-
-  beforeAll(async () => {
-    cluster = await startTestCluster();
-    redis = cluster.client();
-    nodes = cluster.ports.map((port) => cluster.node(port));
-    const env = { REDIS_URL: cluster.urls, REDIS_CLUSTER: "true", KEY_PREFIX: prefix };
-    [a, b] = await Promise.all([startTestApp(env), startTestApp(env)]);
-  });
 
   afterAll(async () => {
     await Promise.all(sockets.map((s) => s.dispose()));
-    await Promise.all([a?.stop(), b?.stop()]);
-    await cluster?.stop();
   });
 
-  /** Subscribers of a channel on the whole cluster (PUBSUB NUMSUB answers for one node only). */
-  const numsub = async (channel: string) =>
-    (await Promise.all(nodes.map(async (n) => Number(((await n.pubsub("NUMSUB", channel)) as [string, number])[1])))).reduce(
-      (sum, n) => sum + n,
-      0,
-    );
-  /** Runs `subscribe` and resolves once the cluster shows one more subscriber on `channel`. */
-  const liveOn = async <T>(channel: string, subscribe: () => T): Promise<T> => {
-    const before = await numsub(channel);
-    const subscription = subscribe();
-    await waitFor(async () => (await numsub(channel)) > before, 5000, () => `no subscriber on ${channel}`);
-    return subscription;
-  };
   const socketOf = async (url: string, token?: string) => {
     const socket = openSocket(url, token);
     sockets.push(socket);
     await socket.connected;
     return socket;
   };
-  const tokenKey = (token: string) => `${prefix}token:${createHash("sha256").update(token).digest("hex")}`;
+  const tokenKey = (token: string) => sessionKeys.token(createHash("sha256").update(token).digest("hex"));
   const exists = (key: string) => redis.exists(key);
 
   it("reports ready and keeps each user's keys on the master that serves their slot", async () => {
@@ -71,7 +47,7 @@ describe("sessionhub on Redis Cluster", () => {
     for (const user of users) await login(user === "bob" ? b.url : a.url, user);
     const owners = new Set<number>();
     for (const user of users) {
-      const key = `${prefix}user:{${user}}:sessions`;
+      const key = sessionKeys.index(user);
       const port = await cluster.nodeOf(key);
       expect(await nodes[cluster.ports.indexOf(port)].exists(key)).toBe(1);
       owners.add(port);
@@ -116,7 +92,7 @@ describe("sessionhub on Redis Cluster", () => {
     // Anonymous socket, operation authenticated by extensions.headers: the watcher stays offline.
     const watcherSocket = await socketOf(b.url);
     const events: PresenceEvent[] = [];
-    await liveOn(`${prefix}presenceChanged:carol`, () =>
+    await subscribeAndWait(nodes, channelName(prefix, Topic.PresenceChanged, "carol"), () =>
       watcherSocket.client.subscribe<{ presenceChanged: PresenceEvent }>(
         {
           query: "subscription ($ids: [ID!]) { presenceChanged(userIds: $ids) { userId status previous onlineCount } }",
@@ -145,7 +121,7 @@ describe("sessionhub on Redis Cluster", () => {
     const sender = await login(a.url, "erin");
     const recipient = await login(b.url, "bob");
     const socket = await socketOf(b.url, recipient.token);
-    const received = await liveOn(`${prefix}messageReceived:bob`, () =>
+    const received = await subscribeAndWait(nodes, new MessageKeys(prefix).channel("bob"), () =>
       collect<{ messageReceived: { id: string; from: string; body: string } }>(
         socket.client,
         "subscription { messageReceived { id from body } }",
@@ -175,7 +151,7 @@ describe("sessionhub on Redis Cluster", () => {
     const here = await login(a.url, "alice");
     const there = await login(b.url, "alice");
     const socket = await socketOf(a.url, here.token);
-    const changes = await liveOn(`${prefix}settingsChanged:alice`, () =>
+    const changes = await subscribeAndWait(nodes, new SettingsKeys(prefix).channel("alice"), () =>
       collect<{ settingsChanged: { theme: string; version: number } }>(socket.client, "subscription { settingsChanged { theme version } }"),
     );
 

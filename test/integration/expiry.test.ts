@@ -1,57 +1,42 @@
-import type { Redis } from "ioredis";
-import type { App } from "../../src/app";
-import { startTestApp } from "../helpers/app";
+import { SessionKeys } from "../../src/modules/sessions/session.keys";
 import { errorCode, gql, login, openSocket, waitFor } from "../helpers/client";
-import { startTestRedis, type TestRedis } from "../helpers/redis";
+import { useService } from "../helpers/suite";
 
 const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe("session expiry", () => {
-  let redis: TestRedis;
-  let client: Redis;
-  const apps: App[] = [];
+  // Each test starts an instance of its own.
+  const { client, startApp } = useService({ instances: 0 });
 
   /** An app with short session durations; returns it with helpers reading its Redis state. */
   async function start(durations: { idle: string; maxAge: string; touch: string }) {
-    const app = await startTestApp({
-      REDIS_URL: redis.url,
+    const app = await startApp({
       SESSION_IDLE_TIMEOUT: durations.idle,
       SESSION_MAX_AGE: durations.maxAge,
       SESSION_TOUCH_INTERVAL: durations.touch,
     });
-    apps.push(app);
-    const prefix = app.services.config.keyPrefix;
-    const sessionKey = (userId: string, sessionId: string) => `${prefix}user:{${userId}}:session:${sessionId}`;
+    const keys = new SessionKeys(app.services.config.keyPrefix);
     const stored = async (userId: string, sessionId: string) => {
-      const h = await client.hgetall(sessionKey(userId, sessionId));
+      const h = await client.hgetall(keys.session(userId, sessionId));
       return { lastSeenAt: Number(h.lastSeenAt), expiresAt: Number(h.expiresAt), createdAt: Number(h.createdAt), exists: Boolean(h.id) };
     };
     const me = async (token: string) => (await gql<{ me: { id: string } | null }>(app.url, "{ me { id } }", {}, { token })).data?.me ?? null;
-    return { app, prefix, sessionKey, stored, me };
+    return { app, keys, stored, me };
   }
 
-  beforeAll(async () => {
-    redis = await startTestRedis();
-    client = redis.client();
-  });
-  afterAll(async () => {
-    for (const app of apps) await app.stop();
-    await redis?.close();
-  });
-
   it("an unused session ends after the idle timeout", async () => {
-    const { app, stored, sessionKey } = await start({ idle: "1s", maxAge: "30s", touch: "300ms" });
+    const { app, stored, keys } = await start({ idle: "1s", maxAge: "30s", touch: "300ms" });
     const started = Date.now();
     const { token, sessionId } = await login(app.url, "idle");
     const { expiresAt, createdAt } = await stored("idle", sessionId);
     expect(expiresAt).toBe(createdAt + 1000);
-    await waitFor(async () => (await client.exists(sessionKey("idle", sessionId))) === 0, 5000);
+    await waitFor(async () => (await client.exists(keys.session("idle", sessionId))) === 0, 5000);
     expect(Date.now() - started).toBeGreaterThanOrEqual(900);
     expect(errorCode(await gql(app.url, "{ sessions { id } }", {}, { token }))).toBe("UNAUTHENTICATED");
   });
 
   it("use slides the idle expiry and lastSeenAt, writing at most once per touch interval", async () => {
-    const { app, stored, me } = await start({ idle: "3s", maxAge: "30s", touch: "1s" });
+    const { app, keys, stored, me } = await start({ idle: "3s", maxAge: "30s", touch: "1s" });
     const { token, sessionId } = await login(app.url, "slider");
     const created = await stored("slider", sessionId);
     expect(created.lastSeenAt).toBe(created.createdAt);
@@ -68,7 +53,7 @@ describe("session expiry", () => {
     expect(touched.lastSeenAt).toBeGreaterThanOrEqual(before);
     expect(touched.expiresAt).toBe(touched.lastSeenAt + 3000);
     expect(res.data?.me).toEqual({ lastSeenAt: new Date(touched.lastSeenAt).toISOString(), expiresAt: new Date(touched.expiresAt).toISOString() });
-    expect(await client.pexpiretime(`${app.services.config.keyPrefix}user:{slider}:session:${sessionId}`)).toBe(touched.expiresAt);
+    expect(await client.pexpiretime(keys.session("slider", sessionId))).toBe(touched.expiresAt);
 
     // And again nothing is written until the next interval.
     expect(await me(token)).not.toBeNull();
@@ -104,15 +89,15 @@ describe("session expiry", () => {
   });
 
   it("sessions prunes expired index entries without keyspace notifications", async () => {
-    const { app, prefix, sessionKey, me } = await start({ idle: "1s", maxAge: "30s", touch: "300ms" });
+    const { app, keys, me } = await start({ idle: "1s", maxAge: "30s", touch: "300ms" });
     expect(await client.config("GET", "notify-keyspace-events")).toEqual(["notify-keyspace-events", ""]);
     const stale = await login(app.url, "pruner");
     const live = await login(app.url, "pruner");
-    const index = `${prefix}user:{pruner}:sessions`;
+    const index = keys.index("pruner");
     expect(await client.zscore(index, stale.sessionId)).not.toBeNull();
 
     // Keep one session in use while Redis expires the other's hash.
-    await waitFor(async () => (await me(live.token)) !== null && (await client.exists(sessionKey("pruner", stale.sessionId))) === 0, 5000);
+    await waitFor(async () => (await me(live.token)) !== null && (await client.exists(keys.session("pruner", stale.sessionId))) === 0, 5000);
     expect(await client.zscore(index, stale.sessionId)).not.toBeNull(); // nothing removed it yet
 
     const res = await gql<{ sessions: { id: string }[] }>(app.url, "{ sessions { id } }", {}, { token: live.token });

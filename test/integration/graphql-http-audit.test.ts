@@ -1,21 +1,12 @@
 import { serverAudits } from "graphql-http";
-import type { App } from "../../src/app";
-import { startTestApp } from "../helpers/app";
-import { startTestRedis, type TestRedis } from "../helpers/redis";
+import { useService } from "../helpers/suite";
 
 // The GraphQL-over-HTTP spec's audits: every MUST holds (an "error" result is a MUST that failed;
 // "warn" and "notice" are SHOULD and MAY, see docs/architecture.md).
 describe("GraphQL over HTTP audit (graphql-http)", () => {
-  let redis: TestRedis;
-  let app: App;
-  beforeAll(async () => {
-    redis = await startTestRedis();
-    app = await startTestApp({ REDIS_URL: redis.url });
-  });
-  afterAll(async () => {
-    await app?.stop();
-    await redis?.close();
-  });
+  const {
+    apps: [app],
+  } = useService();
 
   for (const audit of serverAudits({ url: () => app.url })) {
     it(audit.name, async () => {

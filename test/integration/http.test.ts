@@ -1,7 +1,5 @@
 import http from "node:http";
-import type { App } from "../../src/app";
-import { startTestApp } from "../helpers/app";
-import { startTestRedis, type TestRedis } from "../helpers/redis";
+import { useService } from "../helpers/suite";
 
 /** Hosts of every URL the page would load or link by itself (attributes, CSS, imports). */
 function outsideReferences(html: string): string[] {
@@ -31,18 +29,8 @@ function request(url: string, method: string, headers: Record<string, string>, b
 }
 
 describe("HTTP: GraphiQL, CORS, keep-alive", () => {
-  let redis: TestRedis;
-  let app: App;
+  const { apps: [app] } = useService();
   const typenameQuery = JSON.stringify({ query: "{ __typename }" });
-
-  beforeAll(async () => {
-    redis = await startTestRedis();
-    app = await startTestApp({ REDIS_URL: redis.url });
-  });
-  afterAll(async () => {
-    await app?.stop();
-    await redis?.close();
-  });
 
   it("GET /graphql from a browser returns GraphiQL that loads nothing from outside hosts", async () => {
     const res = await fetch(app.url, { headers: { accept: "text/html" } });

@@ -1,12 +1,13 @@
 import { randomBytes } from "node:crypto";
-import type { Redis } from "ioredis";
 import type { App } from "../../src/app";
+import type { MessageReceivedPayload } from "../../src/modules/messages/message.events";
 import { inboxFeed } from "../../src/modules/messages/message.feed";
+import { MessageKeys } from "../../src/modules/messages/message.keys";
 import { fromPayload, type MessageRecord } from "../../src/modules/messages/message.store";
-import { Topic, type MessageReceivedPayload } from "../../src/server/topics";
-import { startTestApp, startTwoInstances, type TwoInstances } from "../helpers/app";
+import { Topic } from "../../src/modules/topics";
 import { collect, errorCode, gql, login, openSocket, waitFor, type TestSocket } from "../helpers/client";
-import type { TestRedis } from "../helpers/redis";
+import { subscribeAndWait, subscriberCount, waitForSubscribers } from "../helpers/pubsub";
+import { useService } from "../helpers/suite";
 
 const FIELDS = "id from fromUsername to body sentAt clientMessageId";
 const SEND = `mutation ($to: ID!, $body: String!, $cmid: String) { sendMessage(to: $to, body: $body, clientMessageId: $cmid) { ${FIELDS} } }`;
@@ -28,23 +29,13 @@ interface MessageView {
 const user = (name: string) => `${name}-${randomBytes(3).toString("hex")}`;
 
 describe("messages", () => {
-  let redis: TestRedis;
-  let client: Redis;
-  let a: App;
-  let b: App;
-  const prefix = "messages-test:";
+  const { apps: [a, b], client, prefix, startApp } = useService({ instances: 2 });
+  const keys = new MessageKeys(prefix);
   const sockets: TestSocket[] = [];
 
-  let service: TwoInstances;
-
-  beforeAll(async () => {
-    ({ redis, a, b } = service = await startTwoInstances(prefix));
-    client = redis.client();
-  });
   afterEach(async () => {
     await Promise.all(sockets.splice(0).map((s) => s.dispose()));
   });
-  afterAll(() => service?.stop());
 
   const send = (url: string, token: string, to: string, body: string, cmid?: string) =>
     gql<{ sendMessage: MessageView }>(url, SEND, { to, body, cmid }, { token });
@@ -63,17 +54,21 @@ describe("messages", () => {
     expect(res.errors).toBeUndefined();
     return res.data!.unreadCount;
   };
-  const inboxKey = (userId: string, p = prefix) => `${p}user:{${userId}}:inbox`;
-  const channel = (userId: string) => `${prefix}messageReceived:${userId}`;
-  const subscribers = async (userId: string) => Number(((await client.pubsub("NUMSUB", channel(userId))) as [string, number])[1]);
+  /** The inbox of an instance that has a key prefix of its own. */
+  const inboxOf = (app: App, userId: string) => new MessageKeys(app.services.config.keyPrefix).inbox(userId);
   /** Opens a socket subscribed to messageReceived and waits until its Redis subscription is live. */
   const subscribe = async (url: string, token: string, userId: string, after?: string) => {
-    const before = await subscribers(userId);
-    const socket = openSocket(url, token);
-    sockets.push(socket);
-    await socket.connected;
-    const events = collect<{ messageReceived: MessageView }>(socket.client, RECEIVED, after ? { after } : {});
-    await waitFor(async () => (await subscribers(userId)) > before || events.done, 5000, () => JSON.stringify(events.results));
+    const { socket, events } = await subscribeAndWait(
+      client,
+      keys.channel(userId),
+      async () => {
+        const socket = openSocket(url, token);
+        sockets.push(socket);
+        await socket.connected;
+        return { socket, events: collect<{ messageReceived: MessageView }>(socket.client, RECEIVED, after ? { after } : {}) };
+      },
+      { settled: ({ events }) => events.done, describe: ({ events }) => JSON.stringify(events.results) },
+    );
     return {
       socket,
       events,
@@ -106,12 +101,14 @@ describe("messages", () => {
     expect(Date.parse(sent.sentAt)).toBeGreaterThanOrEqual(before - 1000);
 
     expect(await page(b.url, recipient.token)).toEqual({ items: [sent], nextCursor: null });
-    const entries = await client.xrange(inboxKey(bob), "-", "+");
+    const entries = await client.xrange(keys.inbox(bob), "-", "+");
     expect(entries).toEqual([[sent.id, ["seq", "1", "from", alice, "fromUsername", "Alice A.", "body", "hello 👋 bob"]]]);
     // The inbox keys carry the recipient's hash tag and expire after the retention.
-    expect((await client.keys(`${prefix}*inbox*`)).filter((k) => k.includes(bob)).sort()).toEqual([inboxKey(bob), `${inboxKey(bob)}:state`]);
-    expect(await client.pttl(inboxKey(bob))).toBeGreaterThan(29 * 86_400_000);
-    expect(await client.keys(`${prefix}user:{${alice}}:inbox*`)).toEqual([]);
+    const inboxKeys = (await client.keys(`${prefix}*inbox*`)).filter((k) => k.includes(bob)).sort();
+    expect(inboxKeys).toEqual([keys.inbox(bob), keys.state(bob)]);
+    for (const key of inboxKeys) expect(key).toContain(`{${bob}}`);
+    expect(await client.pttl(keys.inbox(bob))).toBeGreaterThan(29 * 86_400_000);
+    expect(await client.keys(`${keys.inbox(alice)}*`)).toEqual([]);
   });
 
   it("after Redis forgets its scripts (SCRIPT FLUSH, as after a restart), sendMessage stores the message once", async () => {
@@ -122,7 +119,7 @@ describe("messages", () => {
     // EVALSHA gets NOSCRIPT; the script runner (redis/lua.ts) sends it again with its source (EVAL).
     const sent = await sendOk(a.url, sender.token, frank, "after");
     expect(sent.body).toBe("after");
-    const entries = await client.xrange(inboxKey(frank), "-", "+");
+    const entries = await client.xrange(keys.inbox(frank), "-", "+");
     expect(entries.map(([id, fields]) => [id, fields[fields.indexOf("body") + 1]])).toEqual([
       [expect.any(String), "before"],
       [sent.id, "after"],
@@ -181,15 +178,16 @@ describe("messages", () => {
       const res = await gql(a.url, SEND, variables, { token });
       expect(errorCode(res)).toBe("BAD_USER_INPUT");
       expect(res.errors![0].extensions?.field).toBe(field);
-      expect(await client.exists(inboxKey(variables.to))).toBe(0);
-      expect(await client.keys(`${prefix}user:{${variables.to}}:*`)).toEqual([]);
+      expect(await client.exists(keys.inbox(variables.to))).toBe(0);
+      // Every key of a user carries the user's hash tag.
+      expect(await client.keys(`${prefix}*{${variables.to}}*`)).toEqual([]);
     });
 
     it("accepts a body of exactly MESSAGE_MAX_BYTES UTF-8 bytes (16 KiB by default)", async () => {
       const recipient = user("big-inbox");
       expect((await sendOk(a.url, token, recipient, "é".repeat(8_192))).body).toHaveLength(8_192);
       expect((await sendOk(a.url, token, recipient, "a".repeat(16_384))).body).toHaveLength(16_384);
-      expect(await client.xlen(inboxKey(recipient))).toBe(2);
+      expect(await client.xlen(keys.inbox(recipient))).toBe(2);
     });
   });
 
@@ -206,10 +204,11 @@ describe("messages", () => {
     expect(await sendOk(a.url, sender.token, frank, "pay 10 (edited)", "op-1")).toEqual(first);
     const concurrent = await Promise.all([1, 2, 3].map(() => sendOk(a.url, sender.token, frank, "pay 20", "op-2")));
     expect(new Set(concurrent.map((m) => m.id)).size).toBe(1);
-    expect(await client.xlen(inboxKey(frank))).toBe(2);
+    expect(await client.xlen(keys.inbox(frank))).toBe(2);
 
     // The key is per sender and per recipient.
-    const other = await login(a.url, user("grace"));
+    const grace = user("grace");
+    const other = await login(a.url, grace);
     const byOther = await sendOk(a.url, other.token, frank, "pay 10", "op-1");
     expect(byOther.id).not.toBe(first.id);
     const elsewhere = await sendOk(a.url, sender.token, user("heidi"), "pay 10", "op-1");
@@ -221,8 +220,9 @@ describe("messages", () => {
     expect(live.ids()).toEqual([first.id, concurrent[0].id, byOther.id, marker.id]);
     expect(await unread(a.url, recipient.token)).toBe(4);
 
-    const dedupeKeys = await client.keys(`${prefix}user:{${frank}}:dedupe:${erin}:*`);
-    expect(dedupeKeys).toHaveLength(2);
+    // One key per recipient, sender and clientMessageId.
+    const dedupeKeys = (await client.keys(`${keys.dedupePrefix(frank)}*`)).sort();
+    expect(dedupeKeys).toEqual([keys.dedupe(frank, erin, "op-1"), keys.dedupe(frank, erin, "op-2"), keys.dedupe(frank, grace, "op-1")].sort());
     expect(dedupeKeys.join()).not.toContain("op-1"); // client text is hashed, never part of a key
     for (const key of dedupeKeys) {
       expect(await client.ttl(key)).toBeGreaterThan(86_400 - 60);
@@ -231,7 +231,7 @@ describe("messages", () => {
   });
 
   it("a retry still returns the first message after the inbox trimmed it", async () => {
-    const small = await startTestApp({ REDIS_URL: redis.url, INBOX_MAX_MESSAGES: "2" });
+    const small = await startApp({ INBOX_MAX_MESSAGES: "2" });
     try {
       const sender = await login(small.url, user("ivan"));
       const to = user("judy");
@@ -239,7 +239,7 @@ describe("messages", () => {
       await sendOk(small.url, sender.token, to, "second");
       await sendOk(small.url, sender.token, to, "third");
       expect(await sendOk(small.url, sender.token, to, "first", "retry-me")).toEqual(first);
-      expect(await small.services.redis.xlen(inboxKey(to, small.services.config.keyPrefix))).toBe(2);
+      expect(await small.services.redis.xlen(inboxOf(small, to))).toBe(2);
     } finally {
       await small.stop();
     }
@@ -250,7 +250,7 @@ describe("messages", () => {
     const sender = await login(a.url, kim);
     const onA = await subscribe(a.url, (await login(a.url, lee)).token, lee);
     const onB = await subscribe(b.url, (await login(b.url, lee)).token, lee);
-    expect(await subscribers(lee)).toBe(2);
+    expect(await subscriberCount(client, keys.channel(lee))).toBe(2);
     const snoop = await subscribe(a.url, (await login(a.url, mallory)).token, mallory);
 
     const sent = [await sendOk(b.url, sender.token, lee, "one"), await sendOk(a.url, sender.token, lee, "two")];
@@ -271,7 +271,7 @@ describe("messages", () => {
     const seen = await sendOk(b.url, sender.token, oscar, "seen live");
     await first.events.next(1);
     await first.socket.dispose();
-    await waitFor(async () => (await subscribers(oscar)) === 0);
+    await waitForSubscribers(client, keys.channel(oscar), 0);
 
     const missed = [await sendOk(a.url, sender.token, oscar, "missed 1"), await sendOk(b.url, sender.token, oscar, "missed 2")];
     const again = await subscribe(b.url, recipient.token, oscar, first.ids()[0]);
@@ -373,7 +373,7 @@ describe("messages", () => {
     const marker = await sendOne("marker");
     expect(await take(1)).toEqual([marker]);
     await iterator.return?.();
-    await waitFor(async () => Number(((await client.pubsub("NUMSUB", `${prefix}messageReceived:${sam}`)) as [string, number])[1]) === 0);
+    await waitForSubscribers(client, keys.channel(sam), 0);
   });
 
   it("a live feed (no after) gets only messages sent once it listens, and reads back what it dropped while behind", async () => {
@@ -396,7 +396,7 @@ describe("messages", () => {
     );
     const iterator = feed[Symbol.asyncIterator]();
     const first = iterator.next();
-    await waitFor(async () => (await subscribers(sam)) === 1);
+    await waitForSubscribers(client, keys.channel(sam), 1);
     const sent = (await Promise.all(Array.from({ length: 300 }, (_, i) => send(`live ${i}`)))).map((r) => r.message.id);
     const ids = [((await first).value as MessageRecord).id];
     while (ids.length < sent.length) ids.push(((await iterator.next()).value as MessageRecord).id);
@@ -474,7 +474,7 @@ describe("messages", () => {
       expect(await refusal("subscription { messageReceived { id noSuchField } }")).toEqual(["GRAPHQL_VALIDATION_FAILED"]);
     }
     const live = collect(socket.client, RECEIVED);
-    await waitFor(async () => (await subscribers(me)) === 1);
+    await waitForSubscribers(client, keys.channel(me), 1);
     const sender = await login(a.url, user("bad-document-sender"));
     await sendOk(a.url, sender.token, me, "still here");
     await live.next(1);
@@ -500,7 +500,7 @@ describe("messages", () => {
     await sendOk(a.url, sender.token, wendy, "r4");
     expect(await unread(a.url, recipient.token)).toBe(3);
     expect((await markRead(sent[3].id)).data).toEqual({ markRead: 1 });
-    expect(await client.hget(`${inboxKey(wendy)}:state`, "readSeq")).toBe("4");
+    expect(await client.hget(keys.state(wendy), "readSeq")).toBe("4");
 
     // An id that is no message of this inbox, but within it, is NOT_FOUND and changes nothing.
     const [ms] = sent[2].id.split("-");
@@ -511,14 +511,14 @@ describe("messages", () => {
   });
 
   it("unreadCount and markRead stay exact when the inbox is trimmed by count", async () => {
-    const small = await startTestApp({ REDIS_URL: redis.url, INBOX_MAX_MESSAGES: "3" });
+    const small = await startApp({ INBOX_MAX_MESSAGES: "3" });
     try {
       const sender = await login(small.url, user("xena"));
       const to = user("yuri");
       const recipient = await login(small.url, to);
       const sent = [];
       for (let i = 0; i < 6; i++) sent.push(await sendOk(small.url, sender.token, to, `t${i}`));
-      expect(await small.services.redis.xlen(inboxKey(to, small.services.config.keyPrefix))).toBe(3);
+      expect(await small.services.redis.xlen(inboxOf(small, to))).toBe(3);
       expect((await page(small.url, recipient.token)).items).toEqual(sent.slice(3));
       expect(await unread(small.url, recipient.token)).toBe(3);
       // A trimmed message is no longer unread; marking it changes nothing.
@@ -533,14 +533,14 @@ describe("messages", () => {
   });
 
   it("messages older than INBOX_RETENTION leave the inbox, its count and its replay", async () => {
-    const brief = await startTestApp({ REDIS_URL: redis.url, INBOX_RETENTION: "400ms" });
+    const brief = await startApp({ INBOX_RETENTION: "400ms" });
     try {
       const sender = await login(brief.url, user("zed"));
       const to = user("amy");
       const recipient = await login(brief.url, to);
       const old = await sendOk(brief.url, sender.token, to, "soon gone");
       expect(await unread(brief.url, recipient.token)).toBe(1);
-      const key = inboxKey(to, brief.services.config.keyPrefix);
+      const key = inboxOf(brief, to);
       expect(await brief.services.redis.pttl(key)).toBeLessThanOrEqual(400);
       await waitFor(async () => (await page(brief.url, recipient.token)).items.length === 0);
       expect(await unread(brief.url, recipient.token)).toBe(0);

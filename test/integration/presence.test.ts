@@ -1,10 +1,12 @@
 import { randomBytes } from "node:crypto";
 import type { App } from "../../src/app";
-import { startTestApp } from "../helpers/app";
+import { PresenceKeys } from "../../src/modules/presence/presence.keys";
+import { Topic } from "../../src/modules/topics";
+import { channelName } from "../../src/redis/pubsub";
 import { errorCode, gql, login, openSocket, waitFor, type TestSocket } from "../helpers/client";
 import { killService, startService, type ServiceProcess } from "../helpers/process";
-import type { Redis } from "ioredis";
-import { startTestRedis, type TestRedis } from "../helpers/redis";
+import { subscribeAndWait, subscriberCount, waitForSubscribers } from "../helpers/pubsub";
+import { useService } from "../helpers/suite";
 
 interface PresenceEvent {
   userId: string;
@@ -30,34 +32,28 @@ const HEARTBEAT = `mutation ($status: PresenceStatus) { heartbeat(status: $statu
 const brief = (e: PresenceEvent) => `${e.userId} ${e.previous}->${e.status} (${e.onlineCount} online)`;
 
 describe("presence", () => {
-  let redis: TestRedis;
-  let client: Redis;
+  // Each test starts instances of its own, on a key prefix of its own.
+  const { redis, client, startApp } = useService({ instances: 0 });
   const apps: App[] = [];
   const sockets: TestSocket[] = [];
   const children: ServiceProcess[] = [];
 
-  beforeAll(async () => {
-    redis = await startTestRedis();
-    client = redis.client();
-  });
   afterEach(async () => {
     await Promise.all(sockets.splice(0).map((s) => s.dispose()));
     await Promise.all(apps.splice(0).map((app) => app.stop()));
     await Promise.all(children.splice(0).map((child) => killService(child)));
   });
-  afterAll(async () => {
-    await redis?.close();
-  });
 
   /** `count` instances forming one service (one key prefix, one Redis). */
   async function startInstances(count: number, ttl = "2s") {
     const prefix = `pr${randomBytes(4).toString("hex")}:`;
-    const started = await Promise.all(
-      Array.from({ length: count }, () => startTestApp({ REDIS_URL: redis.url, KEY_PREFIX: prefix, PRESENCE_TTL: ttl })),
-    );
+    const started = await Promise.all(Array.from({ length: count }, () => startApp({ KEY_PREFIX: prefix, PRESENCE_TTL: ttl })));
     apps.push(...started);
-    return { prefix, instances: started };
+    return { prefix, keys: new PresenceKeys(prefix), instances: started };
   }
+
+  /** The channel of presenceChanged events: everyone's, or one user's. */
+  const presenceChannel = (prefix: string, userId?: string) => channelName(prefix, Topic.PresenceChanged, userId);
 
   /** An authenticated socket (a tab) of the token's user; resolves once acknowledged. */
   async function openTab(url: string, token: string): Promise<TestSocket> {
@@ -78,8 +74,6 @@ describe("presence", () => {
     if (!res.data) throw new Error(JSON.stringify(res.errors));
     return res.data.heartbeat;
   }
-
-  const numsub = async (channel: string) => Number((await client.pubsub("NUMSUB", channel))[1]);
 
   /**
    * Subscribes `query` on an anonymous socket, authenticating the operation through
@@ -107,13 +101,14 @@ describe("presence", () => {
    * instance, which would share a SUBSCRIBE).
    */
   async function watch(url: string, prefix: string, token: string, userIds?: string[]) {
-    const channels = userIds ? userIds.map((id) => `${prefix}presenceChanged:${id}`) : [`${prefix}presenceChanged`];
-    const before = await Promise.all(channels.map(numsub));
+    const channels = userIds ? userIds.map((id) => presenceChannel(prefix, id)) : [presenceChannel(prefix)];
     const events: PresenceEvent[] = [];
-    const errors = await subscribeAnonymously<{ presenceChanged: PresenceEvent }>(url, token, EVENT_QUERY, { userIds }, (data) =>
-      events.push(data.presenceChanged),
+    await subscribeAndWait(
+      client,
+      channels,
+      () => subscribeAnonymously<{ presenceChanged: PresenceEvent }>(url, token, EVENT_QUERY, { userIds }, (data) => events.push(data.presenceChanged)),
+      { describe: (errors) => JSON.stringify(errors) },
     );
-    await waitFor(async () => (await Promise.all(channels.map(numsub))).every((n, i) => n > before[i]), 5000, () => JSON.stringify(errors));
     return {
       events,
       /** Waits until `n` events have arrived. */
@@ -123,7 +118,7 @@ describe("presence", () => {
   }
 
   it("a user with two tabs comes online once and goes offline once, when the last tab closes", async () => {
-    const { prefix, instances: [a, b] } = await startInstances(2);
+    const { prefix, keys, instances: [a, b] } = await startInstances(2);
     const alice = await login(a.url, "alice");
     const watcher = await watch(b.url, prefix, alice.token, ["alice"]);
 
@@ -145,8 +140,8 @@ describe("presence", () => {
     const [offline] = await presenceOf(a.url, alice.token, ["alice"]);
     expect(offline).toMatchObject({ status: "OFFLINE", online: false, connections: 0 });
     expect(Date.parse(offline.lastSeenAt!)).toBeGreaterThanOrEqual(Date.parse(watcher.events[0].at));
-    expect(await client.zcard(`${prefix}presence:{p}:leases`)).toBe(0);
-    expect(await client.hlen(`${prefix}presence:{p}:connections`)).toBe(0);
+    expect(await client.zcard(keys.leases)).toBe(0);
+    expect(await client.hlen(keys.connections)).toBe(0);
   });
 
   it("heartbeat sets the status, only real changes are announced, and a lapsed heartbeat takes the user offline", async () => {
@@ -246,7 +241,7 @@ describe("presence", () => {
       await heartbeat(a.url, probe.token, status);
       return [received.full1, received.full2, received.narrow].every((r) => r.length > 0);
     }, 5000, () => JSON.stringify(errors()));
-    await waitFor(async () => (await numsub(`${prefix}presenceChanged:zoe`)) > 0);
+    await waitForSubscribers(client, presenceChannel(prefix, "zoe"), 1);
 
     const tab = await openTab(a.url, zoe.token);
     await waitFor(async () => (await presenceOf(a.url, zoe.token, ["zoe"]))[0].online);
@@ -333,16 +328,16 @@ describe("presence", () => {
   });
 
   it("a socket whose lease was swept while its instance stalled is taken back online by the next refresh", async () => {
-    const { prefix, instances: [a] } = await startInstances(1);
+    const { prefix, keys, instances: [a] } = await startInstances(1);
     const gail = await login(a.url, "gail");
     const watcher = await watch(a.url, prefix, gail.token, ["gail"]);
     await openTab(a.url, gail.token);
     await watcher.count(1);
     // What a stall longer than PRESENCE_TTL leads to: the lease runs out and a sweep takes it.
     // (Retried in case the instance's own refresh lands between the two steps.)
-    const [member] = await client.zrange(`${prefix}presence:{p}:leases`, 0, "-1");
+    const [member] = await client.zrange(keys.leases, 0, "-1");
     await waitFor(async () => {
-      await client.zadd(`${prefix}presence:{p}:leases`, "XX", 1, member);
+      await client.zadd(keys.leases, "XX", 1, member);
       await a.services.presence.sweep();
       return watcher.events.length >= 2;
     });
@@ -368,7 +363,7 @@ describe("presence", () => {
   });
 
   it("bad input is BAD_USER_INPUT and changes nothing; anonymous calls are UNAUTHENTICATED", async () => {
-    const { prefix, instances: [a] } = await startInstances(1);
+    const { prefix, keys, instances: [a] } = await startInstances(1);
     const dave = await login(a.url, "dave");
     const presenceQuery = "query ($ids: [ID!]!) { presence(userIds: $ids) { userId } }";
     const tooMany = Array.from({ length: 101 }, (_, i) => `u${i}`);
@@ -380,7 +375,7 @@ describe("presence", () => {
     expect(errorCode(await gql(a.url, '{ onlineUsers(after: "not a | cursor") { count } }', {}, { token: dave.token }))).toBe("BAD_USER_INPUT");
     expect(errorCode(await gql(a.url, HEARTBEAT, { status: "OFFLINE" }, { token: dave.token }))).toBe("BAD_USER_INPUT");
     expect((await presenceOf(a.url, dave.token, ["dave"]))[0]).toMatchObject({ status: "OFFLINE", online: false, lastSeenAt: null });
-    expect(await client.keys(`${prefix}presence:*`)).toEqual([]);
+    expect(await client.exists(...keys.all)).toBe(0);
 
     expect(errorCode(await gql(a.url, presenceQuery, { ids: ["dave"] }))).toBe("UNAUTHENTICATED");
     expect(errorCode(await gql(a.url, "{ onlineUsers { count } }"))).toBe("UNAUTHENTICATED");
@@ -404,7 +399,7 @@ describe("presence", () => {
     expect(await subscriptionError(dave.token, tooMany)).toBe("BAD_USER_INPUT");
     expect(await subscriptionError(dave.token, [])).toBe("BAD_USER_INPUT");
     expect(await subscriptionError(undefined, undefined)).toBe("UNAUTHENTICATED");
-    expect(await numsub(`${prefix}presenceChanged`)).toBe(0);
+    expect(await subscriberCount(client, presenceChannel(prefix))).toBe(0);
   });
 
   it("a graceful stop takes the instance's users offline at once, with their OFFLINE events", async () => {
@@ -430,7 +425,7 @@ describe("presence", () => {
 
   it("when an instance is killed (SIGKILL), its users are OFFLINE within 2 x PRESENCE_TTL, announced once per user", async () => {
     const ttlMs = 1000;
-    const { prefix, instances: [a, b] } = await startInstances(2, `${ttlMs}ms`);
+    const { prefix, keys, instances: [a, b] } = await startInstances(2, `${ttlMs}ms`);
     const doomed = await startService({ REDIS_URL: redis.url, KEY_PREFIX: prefix, PRESENCE_TTL: `${ttlMs}ms` });
     children.push(doomed);
     const users = ["kim", "lee", "max|bot"]; // "|" is allowed in user ids and also separates lease fields
@@ -469,7 +464,7 @@ describe("presence", () => {
     const online = await gql<{ onlineUsers: { count: number; users: { userId: string }[] } }>(
       b.url, "{ onlineUsers { count users { userId } } }", {}, { token: tokens[0] });
     expect(online.data!.onlineUsers).toEqual({ count: 1, users: [{ userId: "kim" }] });
-    expect(await client.zcard(`${prefix}presence:{p}:leases`)).toBe(1);
+    expect(await client.zcard(keys.leases)).toBe(1);
 
     // Markers: lee comes back by heartbeat and leaves when it lapses, which takes a sweep more
     // than a TTL later; both survivors sweep 3 times per TTL meanwhile, so a duplicate OFFLINE

@@ -1,7 +1,6 @@
-import type { App } from "../../src/app";
-import { ADMIN_KEY, startTestApp } from "../helpers/app";
+import { ADMIN_KEY } from "../helpers/app";
 import { errorCode, gql, login, openSocket, waitFor } from "../helpers/client";
-import { startTestRedis, type TestRedis } from "../helpers/redis";
+import { useService } from "../helpers/suite";
 
 /** Runs a request and returns its result with how long it took. */
 async function timed<T>(request: () => Promise<T>): Promise<{ result: T; ms: number }> {
@@ -11,19 +10,9 @@ async function timed<T>(request: () => Promise<T>): Promise<{ result: T; ms: num
 }
 
 describe("Redis outage", () => {
-  let redis: TestRedis;
-  let app: App;
+  // AOF on, so data written before the outage is still there after the restart.
+  const { apps: [app], redis } = useService({ redisArgs: ["--appendonly", "yes", "--appendfsync", "always"] });
   const health = (path: "/healthz" | "/readyz") => fetch(app.url.replace("/graphql", path));
-
-  beforeAll(async () => {
-    // AOF on, so data written before the outage is still there after the restart.
-    redis = await startTestRedis(["--appendonly", "yes", "--appendfsync", "always"]);
-    app = await startTestApp({ REDIS_URL: redis.url });
-  });
-  afterAll(async () => {
-    await app?.stop();
-    await redis?.close();
-  });
 
   it("while Redis is stopped requests fail fast with SERVICE_UNAVAILABLE and /readyz is 503; after it restarts the service recovers by itself", async () => {
     const { token, sessionId } = await login(app.url, "outage");

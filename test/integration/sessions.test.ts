@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
-import type { App } from "../../src/app";
+import { MessageKeys } from "../../src/modules/messages/message.keys";
 import { SessionKeys } from "../../src/modules/sessions/session.keys";
-import { ADMIN_KEY, startTwoInstances, type TwoInstances } from "../helpers/app";
+import { ADMIN_KEY } from "../helpers/app";
 import {
   LoginDocument,
   LogoutDocument,
@@ -14,20 +14,12 @@ import {
   UserSessionsDocument,
 } from "../generated/graphql";
 import { errorCode, gqlDoc, login, openSocket, waitFor } from "../helpers/client";
-import type { TestRedis } from "../helpers/redis";
+import { waitForSubscribers } from "../helpers/pubsub";
+import { useService } from "../helpers/suite";
 
 describe("sessions", () => {
-  let redis: TestRedis;
-  let a: App;
-  let b: App;
-  const prefix = "sess-test:";
-
-  let service: TwoInstances;
-
-  beforeAll(async () => {
-    ({ redis, a, b } = service = await startTwoInstances(prefix));
-  });
-  afterAll(() => service?.stop());
+  const { apps: [a, b], client, prefix } = useService({ instances: 2 });
+  const sessionKeys = new SessionKeys(prefix);
 
   it("login returns a 256-bit token and a session; me reads it back", async () => {
     const res = await gqlDoc(a.url, LoginDocument, { input: { userId: "alice", username: "Alice" } }, { headers: { "user-agent": "jest-agent/1.0" } });
@@ -44,7 +36,6 @@ describe("sessions", () => {
 
   it("Redis keeps only the SHA-256 of a token, never the token itself", async () => {
     const { token } = await login(a.url, "hash-check");
-    const client = redis.client();
     const keys = await client.keys(`${prefix}*`);
     const dump: string[] = [...keys];
     for (const key of keys) {
@@ -126,7 +117,7 @@ describe("sessions", () => {
     // at most 1 s before reading it again.
     const { token, sessionId } = await login(a.url, "kim");
     expect((await gqlDoc(b.url, MeDocument, {}, { token })).data?.me?.id).toBe(sessionId);
-    await redis.client().del(new SessionKeys(prefix).session("kim", sessionId));
+    await client.del(sessionKeys.session("kim", sessionId));
     const deleted = Date.now();
     await waitFor(async () => (await gqlDoc(b.url, MeDocument, {}, { token })).data?.me === null, 3000);
     expect(Date.now() - deleted).toBeLessThan(2000);
@@ -171,8 +162,7 @@ describe("sessions", () => {
       { query: "subscription { messageReceived { id } }", extensions: { headers: { authorization: `Bearer ${browser.token}` } } },
       { next: (r) => results.push(r), error: (e) => results.push(e), complete: () => undefined },
     );
-    const client = redis.client();
-    await waitFor(async () => Number(((await client.pubsub("NUMSUB", `${prefix}messageReceived:irene`)) as [string, number])[1]) === 1);
+    await waitForSubscribers(client, new MessageKeys(prefix).channel("irene"), 1);
     await gqlDoc(a.url, RevokeSessionDocument, { id: browser.sessionId }, { token: laptop.token });
     expect(await socket.closed).toBe(4401);
     expect(results).toEqual([]);
@@ -203,7 +193,6 @@ describe("sessions", () => {
 
   it("ending a session deletes nothing else of the user", async () => {
     const { token } = await login(a.url, "judy");
-    const client = redis.client();
     await client.set(`${prefix}user:{judy}:other-concern`, "kept");
     await gqlDoc(a.url, LogoutDocument, {}, { token });
     expect(await client.get(`${prefix}user:{judy}:other-concern`)).toBe("kept");

@@ -1,8 +1,7 @@
-import type { Redis } from "ioredis";
-import type { App } from "../../src/app";
-import { startTwoInstances, type TwoInstances } from "../helpers/app";
+import { SettingsKeys } from "../../src/modules/settings/settings.keys";
 import { collect, errorCode, gql, login, openSocket, waitFor, type TestSocket } from "../helpers/client";
-import type { TestRedis } from "../helpers/redis";
+import { subscribeAndWait } from "../helpers/pubsub";
+import { useService } from "../helpers/suite";
 
 const FIELDS = "theme language timezone notifications extra { key value } version updatedAt";
 
@@ -19,23 +18,13 @@ interface SettingsView {
 const DEFAULTS = { theme: "SYSTEM", language: "en", timezone: "UTC", notifications: true, extra: [], version: 0, updatedAt: null };
 
 describe("settings", () => {
-  let redis: TestRedis;
-  let client: Redis;
-  let a: App;
-  let b: App;
-  const prefix = "settings-test:";
+  const { apps: [a, b], client, prefix } = useService({ instances: 2 });
+  const keys = new SettingsKeys(prefix);
   const sockets: TestSocket[] = [];
 
-  let service: TwoInstances;
-
-  beforeAll(async () => {
-    ({ redis, a, b } = service = await startTwoInstances(prefix));
-    client = redis.client();
-  });
   afterEach(async () => {
     await Promise.all(sockets.splice(0).map((s) => s.dispose()));
   });
-  afterAll(() => service?.stop());
 
   const read = async (url: string, token: string) => {
     const res = await gql<{ settings: SettingsView }>(url, `{ settings { ${FIELDS} } }`, {}, { token });
@@ -51,21 +40,17 @@ describe("settings", () => {
   };
   /** Everything Redis holds for a user's settings, to prove a refused update wrote nothing. */
   const stored = async (userId: string) => ({
-    settings: await client.hgetall(`${prefix}user:{${userId}}:settings`),
-    extra: await client.hgetall(`${prefix}user:{${userId}}:settings:extra`),
+    settings: await client.hgetall(keys.settings(userId)),
+    extra: await client.hgetall(keys.extra(userId)),
   });
-  const channel = (userId: string) => `${prefix}settingsChanged:${userId}`;
-  const subscribers = async (userId: string) => Number(((await client.pubsub("NUMSUB", channel(userId))) as [string, number])[1]);
   /** Opens a socket subscribed to settingsChanged and waits until its Redis subscription is live. */
-  const subscribe = async (url: string, token: string, userId: string) => {
-    const before = await subscribers(userId);
-    const socket = openSocket(url, token);
-    sockets.push(socket);
-    await socket.connected;
-    const events = collect<{ settingsChanged: SettingsView }>(socket.client, `subscription { settingsChanged { ${FIELDS} } }`);
-    await waitFor(async () => (await subscribers(userId)) > before);
-    return events;
-  };
+  const subscribe = (url: string, token: string, userId: string) =>
+    subscribeAndWait(client, keys.channel(userId), async () => {
+      const socket = openSocket(url, token);
+      sockets.push(socket);
+      await socket.connected;
+      return collect<{ settingsChanged: SettingsView }>(socket.client, `subscription { settingsChanged { ${FIELDS} } }`);
+    });
 
   it("a new user reads the defaults; nothing is written until the first change", async () => {
     const { token } = await login(a.url, "fresh");
@@ -229,7 +214,7 @@ describe("settings", () => {
     expect(res.errors).toBeUndefined();
     expect(res.data!.resetSettings).toMatchObject({ ...DEFAULTS, version: 2, updatedAt: expect.any(String) });
     expect(await read(a.url, token)).toEqual(res.data!.resetSettings);
-    expect(await client.exists(`${prefix}user:{resetter}:settings:extra`)).toBe(0);
+    expect(await client.exists(keys.extra("resetter"))).toBe(0);
     // The version keeps counting after a reset, so expectedVersion stays meaningful.
     expect(await updateOk(a.url, token, { theme: "DARK", expectedVersion: 2 })).toMatchObject({ theme: "DARK", version: 3 });
   });
@@ -279,14 +264,17 @@ describe("settings", () => {
     expect((await gql(a.url, "mutation { logout }", {}, { token: first.token })).data).toEqual({ logout: true });
     const again = await login(b.url, "leaver");
     expect(await read(b.url, again.token)).toEqual(saved);
-    expect(await client.hget(`${prefix}user:{leaver}:settings`, "version")).toBe("1");
+    expect(await client.hget(keys.settings("leaver"), "version")).toBe("1");
   });
 
   it("a user's settings keys share the {userId} hash tag and never expire", async () => {
     const { token } = await login(a.url, "tagged");
     await updateOk(a.url, token, { extra: [{ key: "k", value: "v" }] });
-    const keys = (await client.keys(`${prefix}user:{tagged}:settings*`)).sort();
-    expect(keys).toEqual([`${prefix}user:{tagged}:settings`, `${prefix}user:{tagged}:settings:extra`]);
-    for (const key of keys) expect(await client.pttl(key)).toBe(-1);
+    const stored = (await client.keys(`${keys.settings("tagged")}*`)).sort();
+    expect(stored).toEqual([keys.settings("tagged"), keys.extra("tagged")]);
+    for (const key of stored) {
+      expect(key).toContain("{tagged}");
+      expect(await client.pttl(key)).toBe(-1);
+    }
   });
 });

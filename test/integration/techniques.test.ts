@@ -2,8 +2,8 @@ import { readFileSync } from "node:fs";
 import path from "node:path";
 import type { Socket } from "node:net";
 import { Redis } from "ioredis";
-import { connectRedis, quitRedis, type RedisConnections } from "../../src/redis/connections";
-import { startTestRedis, type TestRedis } from "../helpers/redis";
+import { connectRedis, quitRedis } from "../../src/redis/connections";
+import { useService } from "../helpers/suite";
 
 // Each technique of docs/architecture.md ("Techniques") that leans on another package, checked
 // for its effect, so an upgrade that silently undoes it fails here.
@@ -26,18 +26,10 @@ describe("techniques keep their effect", () => {
   });
 
   describe("write coalescing", () => {
-    let redis: TestRedis;
-    let connections: RedisConnections;
-    beforeAll(async () => {
-      redis = await startTestRedis();
-      connections = await connectRedis({ url: redis.url, cluster: false, commandTimeoutMs: 2000 });
-    });
-    afterAll(async () => {
-      await quitRedis(connections);
-      await redis?.close();
-    });
+    const { redis } = useService({ instances: 0 });
 
     it("the commands of one event-loop turn leave in one socket write", async () => {
+      const connections = await connectRedis({ url: redis.url, cluster: false, commandTimeoutMs: 2000 });
       const command = connections.command as Redis;
       const socket = command.stream as Socket & { _write: (...a: unknown[]) => void; _writev: (...a: unknown[]) => void };
       let writes = 0;
@@ -56,6 +48,7 @@ describe("techniques keep their effect", () => {
         expect(writes).toBe(1);
       } finally {
         Object.assign(socket, { _write, _writev });
+        await quitRedis(connections);
       }
     });
   });
