@@ -16,7 +16,7 @@ BENCH_DIR="${BENCH_DIR:-../shared/bench}"
 read -r -a PEERS <<<"${BENCH_PEERS-apollo-naive yoga mercurius}"
 # compare.sh starts targets with NODE_ENV=production; the harness logs in with dev auth, which
 # production refuses unless ALLOW_DEV_AUTH=true says this is a load test.
-SERVICE='sessionhub=project:env AUTH_MODE=dev ALLOW_DEV_AUTH=true LOG_LEVEL=warn node --no-allocation-site-pretenuring dist/main.js'
+SERVICE='sessionhub=project:env AUTH_MODE=dev ALLOW_DEV_AUTH=true LOG_LEVEL=warn node dist/main.js'
 OPTIONS=() HARNESS=()
 while (($#)); do
   if [[ "$1" == "--" ]]; then shift; HARNESS=(-- "$@"); break; fi

@@ -1,5 +1,3 @@
-import { readFileSync } from "node:fs";
-import path from "node:path";
 import type { Socket } from "node:net";
 import { Redis } from "ioredis";
 import { connectRedis, quitRedis } from "../../src/redis/connections";
@@ -7,24 +5,8 @@ import { useService } from "../helpers/suite";
 
 // Each technique of docs/architecture.md ("Techniques") that leans on another package, checked
 // for its effect, so an upgrade that silently undoes it fails here.
-const ROOT = path.join(__dirname, "..", "..");
-const read = (file: string) => readFileSync(path.join(ROOT, file), "utf8");
 
 describe("techniques keep their effect", () => {
-  it("the ioredis patch is applied: each command's reject function is bound to a local before it is stored", () => {
-    const built = path.dirname(require.resolve("ioredis"));
-    expect(readFileSync(path.join(built, "Command.js"), "utf8")).toContain("this.reject = rejectCommand;");
-    expect(readFileSync(path.join(built, "cluster", "index.js"), "utf8")).toContain("command.reject = rejectRouted;");
-  });
-
-  it("every way the service is started passes the V8 flag (npm start, the container, the benchmark)", () => {
-    const flag = "--no-allocation-site-pretenuring";
-    const start = (JSON.parse(read("package.json")) as { scripts: Record<string, string> }).scripts.start;
-    expect(start).toContain(`node ${flag} dist/main.js`);
-    expect(read("Dockerfile")).toContain(`CMD ["node", "${flag}", "dist/main.js"]`);
-    expect(read("scripts/bench.sh")).toContain(`node ${flag} dist/main.js`);
-  });
-
   describe("write coalescing", () => {
     const { redis } = useService({ instances: 0 });
 

@@ -108,8 +108,8 @@ export class MessageStore {
 
 /** A message as published by the send script. */
 export function fromPayload(payload: MessageReceivedPayload): MessageRecord {
-  // Field by field: a spread followed by a property the payload may lack gives each copy a hidden
-  // class of its own in the old generation on Node 20 (see spreadOverwritesPlugin in server/http.ts).
+  // Field by field: on Node 20 a spread followed by a property the payload may lack gives each
+  // copy a hidden class of its own, allocated in the old generation.
   const { id, from, fromUsername, to, body, sentAt } = payload;
   return { id, from, fromUsername, to, body, sentAt, clientMessageId: payload.clientMessageId ?? null };
 }
