@@ -6,6 +6,7 @@ import {
   MessageStore,
   PresenceStore,
   PresenceTracker,
+  RateLimits,
   SESSION_TRUST_MS,
   SessionStore,
   SessionWatcher,
@@ -67,11 +68,17 @@ async function startWithRedis(config: Config, log: Logger, embedded: EmbeddedRed
     maxAgeMs: config.sessionMaxAgeMs,
     touchIntervalMs: config.sessionTouchIntervalMs,
     trustMs: config.redisCluster ? 0 : SESSION_TRUST_MS,
+    maxPerUser: config.sessionMaxPerUser,
   });
   const sessionWatcher = new SessionWatcher(sessions, connections, pubSub, config.sessionTouchIntervalMs, log);
   const presence = new PresenceStore(redis.command, config.keyPrefix, config.presenceTtlMs);
   // Leases are refreshed (and expired ones swept) 3 times per TTL: see "Going offline" in docs/api.md for the bound.
-  const presenceTracker = new PresenceTracker(presence, connections, Math.max(1, Math.floor(config.presenceTtlMs / 3)), log);
+  const presenceTracker = new PresenceTracker(
+    presence,
+    connections,
+    { intervalMs: Math.max(1, Math.floor(config.presenceTtlMs / 3)), maxSocketsPerUser: config.socketMaxPerUser },
+    log,
+  );
   const services: Services = {
     config,
     log,
@@ -88,6 +95,7 @@ async function startWithRedis(config: Config, log: Logger, embedded: EmbeddedRed
       maxMessages: config.inboxMaxMessages,
       retentionMs: config.inboxRetentionMs,
     }),
+    rateLimits: new RateLimits(redis.command, config.keyPrefix, config),
   };
   const backgroundTasks: BackgroundTask[] = [sessionWatcher, presenceTracker];
 

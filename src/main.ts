@@ -3,7 +3,7 @@ import type { Logger } from "pino";
 import { startApp, type App } from "./app";
 import { ConfigError, loadConfig, type Config } from "./config/config";
 import { RedisNotInstalledError } from "./redis/embedded";
-import { createLogger } from "./server/logger";
+import { createLogger, routeConsoleTo } from "./server/logger";
 
 /** Longest a graceful stop may take before the process exits anyway. */
 const STOP_TIMEOUT_MS = 10_000;
@@ -26,6 +26,7 @@ function configOrExit(): Config {
 async function main(): Promise<void> {
   const config = configOrExit();
   const log = createLogger(config.logLevel);
+  routeConsoleTo(log);
   let app: App | undefined;
   let stopRequested = false;
 

@@ -8,6 +8,7 @@
  * so a new variable is one entry there (and, if it constrains another variable, one check in
  * checkCombinations).
  */
+import proxyAddr from "proxy-addr";
 import { jwtKeyOf } from "../modules/sessions/identity";
 
 export class ConfigError extends Error {
@@ -64,6 +65,41 @@ function parseOneOf<T extends string>(name: string, raw: string, allowed: readon
   return raw as T;
 }
 
+/** A rate limit's budget: at most `points` uses per fixed window of `windowMs` (whole seconds). */
+export interface Rate {
+  points: number;
+  windowMs: number;
+}
+
+/** "600/60s", "30/1m": a count of at least 1 per a window of whole seconds (Redis keeps it as a TTL in seconds). */
+function parseRate(name: string, raw: string): Rate {
+  const m = /^(\d+)\/(\d+)(ms|s|m|h|d)?$/.exec(raw.trim());
+  const points = m ? Number(m[1]) : NaN;
+  const windowMs = m ? Number(m[2]) * UNITS[m[3] ?? "s"] : NaN;
+  if (!Number.isSafeInteger(points) || points < 1 || !Number.isSafeInteger(windowMs) || windowMs < 1000 || windowMs % 1000 !== 0) {
+    throw new ConfigError(`${name}: expected <count>/<window> such as 600/60s or 30/1m (a count of at least 1, a window of whole seconds); got '${raw}'`);
+  }
+  return { points, windowMs };
+}
+
+/** Which peers are proxies whose X-Forwarded-For is believed: none (false), the nearest N hops, or these addresses and subnets. */
+export type TrustProxy = false | number | string[];
+
+function parseTrustProxy(name: string, raw: string): TrustProxy {
+  const text = raw.trim();
+  if (text === "false" || text === "0") return false;
+  if (/^\d+$/.test(text)) return parseInteger(name, text, 1, 32);
+  const list = text.split(",").map((entry) => entry.trim());
+  try {
+    proxyAddr.compile(list);
+  } catch (err) {
+    throw new ConfigError(
+      `${name}: expected false, a hop count or comma-separated proxy addresses or subnets (loopback, linklocal, uniquelocal allowed): ${(err as Error).message}`,
+    );
+  }
+  return list;
+}
+
 // The kinds of variable. Each parser falls back to its default itself, so its type needs no `!`.
 
 const text = (v: WithDefault): Variable<string> => ({ ...v, parse: (raw) => raw ?? v.default });
@@ -86,8 +122,31 @@ const oneOf = <T extends string>({ values, ...v }: WithDefault & { values: reado
 /** `true` or `false`; anything else is refused. */
 const flag = (v: WithDefault): Variable<boolean> => ({ ...v, parse: (raw) => parseOneOf(v.name, raw ?? v.default, ["true", "false"]) === "true" });
 
+/** A rate limit: `<count>/<window>`. */
+const rate = (v: WithDefault): Variable<Rate> => ({ ...v, parse: (raw) => parseRate(v.name, raw ?? v.default) });
+
 /** Only `true` turns it on; anything else, or unset, is off. */
 const optIn = (v: Described): Variable<boolean> => ({ ...v, parse: (raw) => raw === "true" });
+
+/** `true` or `false`, or unset (then another variable decides). */
+const optionalFlag = (v: Described): Variable<boolean | undefined> => ({
+  ...v,
+  parse: (raw) => (raw === undefined ? undefined : parseOneOf(v.name, raw, ["true", "false"]) === "true"),
+});
+
+/** Comma-separated origins (scheme, host, port), each written as a browser sends it in `Origin`; unset stays unset. */
+const origins = (v: Described): Variable<string[] | undefined> => ({
+  ...v,
+  parse: (raw) => raw?.split(",").map((entry) => parseOrigin(v.name, entry.trim())),
+});
+
+function parseOrigin(name: string, text: string): string {
+  const url = URL.canParse(text) ? new URL(text) : undefined;
+  if (!url || url.origin === "null" || url.pathname !== "/" || url.search || url.hash || url.username) {
+    throw new ConfigError(`${name}: expected comma-separated origins such as https://app.example or http://localhost:3000; got '${text}'`);
+  }
+  return url.origin;
+}
 
 /** Every variable, in the README's order; the keys are Config's fields. */
 const VARIABLES = {
@@ -143,7 +202,36 @@ const VARIABLES = {
     default: "60s",
     doc: "use of a session is written to Redis at most this often; shorter than `SESSION_IDLE_TIMEOUT`",
   }),
+  sessionMaxPerUser: integer({
+    name: "SESSION_MAX_PER_USER",
+    default: "100",
+    min: 1,
+    max: 10_000,
+    doc: "live sessions per user; a login beyond it ends the least recently used one",
+  }),
   presenceTtlMs: duration({ name: "PRESENCE_TTL", default: "30s", doc: "how long a heartbeat or a socket keep-alive keeps a user online" }),
+  presenceMaxUserIds: integer({
+    name: "PRESENCE_MAX_USER_IDS",
+    default: "100",
+    min: 1,
+    max: 10_000,
+    doc: "user ids per `presence` query or `presenceChanged` subscription",
+  }),
+  socketMaxPerUser: integer({
+    name: "SOCKET_MAX_PER_USER",
+    default: "100",
+    min: 1,
+    max: 1_000_000,
+    doc: "authenticated WebSockets per user on all instances (one more: closed with 4403)",
+  }),
+  socketMaxSubscriptions: integer({ name: "SOCKET_MAX_SUBSCRIPTIONS", default: "100", min: 1, max: 100_000, doc: "subscriptions per WebSocket" }),
+  socketMaxWatchedUsers: integer({
+    name: "SOCKET_MAX_WATCHED_USERS",
+    default: "1000",
+    min: 1,
+    max: 1_000_000,
+    doc: "user ids watched by all `presenceChanged` subscriptions of one WebSocket",
+  }),
   inboxMaxMessages: integer({ name: "INBOX_MAX_MESSAGES", default: "1000", min: 1, max: 1_000_000, doc: "messages kept per inbox (1 to 1000000)" }),
   inboxRetentionMs: duration({ name: "INBOX_RETENTION", default: "30d", doc: "messages older than this are dropped from inboxes" }),
   messageMaxBytes: integer({
@@ -153,19 +241,76 @@ const VARIABLES = {
     max: 1_048_576,
     doc: "largest message body in UTF-8 bytes (1 to 1048576)",
   }),
+  // Document limits: the same on HTTP and WebSocket, introspection included (docs/operations.md, "Limits").
+  graphqlMaxTokens: integer({
+    name: "GRAPHQL_MAX_TOKENS",
+    default: "2000",
+    min: 100,
+    max: 5000,
+    // Past 5000 a document can nest or chain fragments deep enough to exhaust the parser's or the validator's stack.
+    doc: "most lexical tokens in a GraphQL document, counted while parsing (100 to 5000)",
+  }),
+  graphqlMaxDepth: integer({
+    name: "GRAPHQL_MAX_DEPTH",
+    default: "20",
+    min: 1,
+    max: 100,
+    doc: "deepest field nesting of an operation, through fragments (1 to 100; GraphiQL's introspection query is 15 deep)",
+  }),
+  graphqlMaxAliases: integer({ name: "GRAPHQL_MAX_ALIASES", default: "30", min: 0, max: 10_000, doc: "most aliases in an operation (`__typename` aliases not counted)" }),
+  graphqlMaxDirectives: integer({ name: "GRAPHQL_MAX_DIRECTIVES", default: "50", min: 0, max: 10_000, doc: "most directives (`@include`, `@skip`) in an operation" }),
+  graphqlMaxCost: integer({
+    name: "GRAPHQL_MAX_COST",
+    default: "10000",
+    min: 1,
+    max: 10_000_000,
+    doc: "highest cost of an operation: each field 1, a list field's selection once per element it may return",
+  }),
+  trustProxy: {
+    name: "TRUST_PROXY",
+    default: "false",
+    parse: (raw: string | undefined) => parseTrustProxy("TRUST_PROXY", raw ?? "false"),
+    doc:
+      "which peers are proxies whose `X-Forwarded-For` gives the client address: `false` (none), a hop count, or comma-separated addresses and subnets (docs/operations.md)",
+  },
+  // Rate limits: `<count>/<window>`, a fixed window in Redis shared by every instance (docs/operations.md, "Limits").
+  rateLimitLoginPerAddress: rate({
+    name: "RATE_LIMIT_LOGIN_PER_ADDRESS",
+    default: "600/1m",
+    doc: "`login` calls per client address (IPv6: per /64)",
+  }),
+  rateLimitLoginPerUser: rate({ name: "RATE_LIMIT_LOGIN_PER_USER", default: "30/1m", doc: "`login` calls per user id, counted once the proof is checked" }),
+  rateLimitSendMessage: rate({ name: "RATE_LIMIT_SEND_MESSAGE", default: "300/1m", doc: "`sendMessage` calls per sender" }),
+  rateLimitSendMessagePerRecipient: rate({
+    name: "RATE_LIMIT_SEND_MESSAGE_PER_RECIPIENT",
+    default: "100/1m",
+    doc: "`sendMessage` calls per sender to one recipient",
+  }),
+  rateLimitUpdateSettings: rate({ name: "RATE_LIMIT_UPDATE_SETTINGS", default: "300/1m", doc: "`updateSettings` and `resetSettings` calls per user" }),
+  rateLimitHeartbeat: rate({ name: "RATE_LIMIT_HEARTBEAT", default: "120/1m", doc: "`heartbeat` calls per user" }),
+  rateLimitMarkRead: rate({ name: "RATE_LIMIT_MARK_READ", default: "300/1m", doc: "`markRead` calls per user" }),
+  rateLimitWebSocketsPerAddress: rate({
+    name: "RATE_LIMIT_WEBSOCKETS_PER_ADDRESS",
+    default: "1200/1m",
+    doc: "new WebSockets per client address; over it the upgrade is refused with HTTP 429 and `Retry-After`",
+  }),
   logLevel: oneOf({
     name: "LOG_LEVEL",
     default: "info",
     values: ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const,
     doc: "`fatal`, `error`, `warn`, `info`, `debug`, `trace` or `silent`",
   }),
-  nodeEnv: text({ name: "NODE_ENV", default: "development", doc: "with `production`, dev auth is refused (the process exits 1)" }),
+  nodeEnv: text({ name: "NODE_ENV", default: "development", doc: "with `production`, dev auth is refused (exit 1) and GraphiQL is off" }),
   allowDevAuth: optIn({
     name: "ALLOW_DEV_AUTH",
     doc:
-      "`true` allows dev auth with `NODE_ENV=production`, for load benchmarks (`npm run bench`) that log in many users without an identity provider. " +
-      "Never on a reachable deployment: anyone could log in as anyone",
+      "`true` allows dev auth with `NODE_ENV=production`, for load benchmarks only: anyone could log in as anyone",
   }),
+  allowedOrigins: origins({
+    name: "ALLOWED_ORIGINS",
+    doc: "comma-separated origins (`https://app.example`) allowed by CORS and WebSocket upgrades; unset: any",
+  }),
+  graphiql: optionalFlag({ name: "GRAPHIQL", doc: "`true`/`false`: GraphiQL at `GET /graphql`; unset: on unless `NODE_ENV=production`" }),
 } satisfies Record<string, Variable<unknown>>;
 
 type Values = { [K in keyof typeof VARIABLES]: ReturnType<(typeof VARIABLES)[K]["parse"]> };

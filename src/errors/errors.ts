@@ -29,6 +29,15 @@ export const badInput = (message: string, field?: string) =>
 export const notFound = (message: string) => new AppError(ErrorCode.NOT_FOUND, message);
 export const conflict = (message: string, extensions: Record<string, unknown> = {}) =>
   new AppError(ErrorCode.CONFLICT, message, extensions);
+/** A rate limit refused the operation; `retryAfter` (also in extensions): whole seconds, at least 1, until its budget is refilled. */
+export class RateLimitedError extends AppError {
+  constructor(
+    message: string,
+    readonly retryAfter: number,
+  ) {
+    super(ErrorCode.RATE_LIMITED, message, { retryAfter });
+  }
+}
 
 /**
  * True for the errors ioredis raises when Redis cannot answer (down, timed out, reconnecting),
@@ -42,6 +51,19 @@ export function isRedisUnavailable(err: unknown): boolean {
   );
 }
 
+/** A document over one of the document limits (GRAPHQL_MAX_*): refused before it runs, the same on HTTP and WebSocket. */
+export const documentLimitExceeded = (message: string) => new AppError(ErrorCode.GRAPHQL_VALIDATION_FAILED, message);
+
+/**
+ * graphql's parser stops at GRAPHQL_MAX_TOKENS with a syntax error ("Document contains more
+ * than N tokens"): that is a document limit like the others, so it gets their code and wording.
+ * Undefined for any other parse error.
+ */
+export function tokenLimitRefusal(parseErrorMessage: string): AppError | undefined {
+  const limit = /Document contains more tha[nt] (\d+) tokens/.exec(parseErrorMessage)?.[1];
+  return limit === undefined ? undefined : documentLimitExceeded(`Token limit of ${limit} exceeded.`);
+}
+
 export const serviceUnavailable = () =>
   new AppError(ErrorCode.SERVICE_UNAVAILABLE, "The service's store is unavailable; try again shortly");
 
@@ -50,7 +72,7 @@ const APOLLO_BAD_REQUEST_CODES = new Set(["BAD_REQUEST", "OPERATION_RESOLUTION_F
 
 /**
  * The error a client sees. Errors with a contract code pass through (Apollo's malformed-request
- * codes become BAD_USER_INPUT); Redis outages become
+ * codes become BAD_USER_INPUT, the parser's token limit a document limit); Redis outages become
  * SERVICE_UNAVAILABLE; anything else is an internal error whose message is hidden (it may hold
  * details that do not belong on the wire). Used by both HTTP (Apollo) and WebSocket results.
  */
@@ -61,6 +83,8 @@ export function formatError(formatted: GraphQLFormattedError, error: unknown): G
     return { ...formatted, message: serviceUnavailable().message, extensions: { code: ErrorCode.SERVICE_UNAVAILABLE } };
   }
   const code = formatted.extensions?.code;
+  const overTokens = code === ErrorCode.GRAPHQL_PARSE_FAILED ? tokenLimitRefusal(formatted.message) : undefined;
+  if (overTokens) return { message: overTokens.message, extensions: { code: ErrorCode.GRAPHQL_VALIDATION_FAILED } };
   if (typeof code === "string" && APOLLO_BAD_REQUEST_CODES.has(code)) {
     return { ...formatted, extensions: { ...formatted.extensions, code: ErrorCode.BAD_USER_INPUT } };
   }

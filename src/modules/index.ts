@@ -9,6 +9,7 @@ import { SettingsResolver } from "./settings/settings.resolver";
 export const resolvers = [SessionResolver, PresenceResolver, SettingsResolver, MessageResolver] as const;
 
 // What server/ and app.ts use of the domains: they import nothing else from modules/.
+export { RateLimits } from "./limits/rate-limits";
 export { MessageStore } from "./messages/message.store";
 export { PresenceStore } from "./presence/presence.store";
 export { PresenceTracker } from "./presence/presence.tracker";

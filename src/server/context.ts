@@ -6,6 +6,7 @@ import type {
   MessageStore,
   PresenceStore,
   PresenceTracker,
+  RateLimits,
   SessionRecord,
   SessionStore,
   SessionWatcher,
@@ -15,6 +16,7 @@ import type { RedisClient } from "../redis/connections";
 import type { AppPubSub } from "../redis/pubsub";
 import { assertAdmin } from "./auth";
 import type { ConnectionRegistry } from "./connections";
+import type { SocketLimits } from "./socket-limits";
 
 /** Everything resolvers reach, built once per instance. */
 export interface Services {
@@ -31,6 +33,8 @@ export interface Services {
   presenceTracker: PresenceTracker;
   settings: SettingsStore;
   messages: MessageStore;
+  /** The rate limits (Redis budgets shared by every instance): resolvers call `consume` before their store. */
+  rateLimits: RateLimits;
 }
 
 /** What the transport knows about the caller of one operation. */
@@ -39,6 +43,8 @@ export interface Caller {
   apiKey?: string;
   userAgent: string | null;
   ip: string | null;
+  /** WebSocket operations: what their socket holds, and the operation's id on it. */
+  socket?: { limits: SocketLimits; operationId: string };
 }
 
 /**
@@ -69,5 +75,13 @@ export class AppContext {
   /** FORBIDDEN (UNAUTHENTICATED when admin calls are disabled) unless the x-api-key is right. */
   requireAdmin(): void {
     assertAdmin(this.services.config.adminApiKey, this.caller.apiKey);
+  }
+
+  /**
+   * Counts the users this subscription watches against its socket's total (SOCKET_MAX_WATCHED_USERS),
+   * or throws BAD_USER_INPUT. Over HTTP nothing stays subscribed, so nothing is counted.
+   */
+  watchUsers(count: number): void {
+    this.caller.socket?.limits.watchUsers(this.caller.socket.operationId, count);
   }
 }

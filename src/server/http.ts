@@ -1,5 +1,9 @@
 import { ApolloServer, type ApolloServerPlugin, type GraphQLRequestListener } from "@apollo/server";
-import { ApolloServerPluginCacheControlDisabled } from "@apollo/server/plugin/disabled";
+import {
+  ApolloServerPluginCacheControlDisabled,
+  ApolloServerPluginInlineTraceDisabled,
+  ApolloServerPluginLandingPageDisabled,
+} from "@apollo/server/plugin/disabled";
 import { ApolloServerPluginDrainHttpServer } from "@apollo/server/plugin/drainHttpServer";
 import cors from "cors";
 import type { GraphQLSchema } from "graphql";
@@ -7,28 +11,31 @@ import http from "node:http";
 import { formatError } from "../errors/errors";
 import { apolloHttpHandler, sendJson, type HttpHandler } from "./apollo-http";
 import { parseBearer } from "./auth";
+import { clientAddressOf } from "./client-address";
 import { AppContext, type Services } from "./context";
-import { playgroundPlugin } from "./playground";
+import { costLimitPlugin, documentParseOptions, documentRules } from "./document-limits";
+import { logOperationErrors } from "./logger";
+import { subscriptionsOverWebSocketPlugin } from "./operation-checks";
+import { graphiqlHandler, prefersHtml } from "./playground";
 
 /** One log line per operation that ended with errors (codes and paths only, never variables). */
 function errorLogPlugin(services: Services): ApolloServerPlugin<AppContext> {
   // One listener for every request: it keeps no per-request state.
   const listener: GraphQLRequestListener<AppContext> = {
     async didEncounterErrors({ errors, operationName }) {
-      const summary = errors.map((e) => ({ code: e.extensions?.code ?? "INTERNAL_SERVER_ERROR", path: e.path?.join(".") }));
-      const internal = errors.find((e) => !e.extensions?.code || e.extensions.code === "INTERNAL_SERVER_ERROR");
-      services.log[internal ? "error" : "info"](
-        { operationName, errors: summary, ...(internal ? { err: internal.originalError ?? internal } : {}) },
-        "graphql request error",
-      );
+      logOperationErrors(services.log, operationName, errors);
     },
   };
   return { requestDidStart: async () => listener };
 }
 
-/** CORS headers for browsers (they send Origin); other clients skip the package's work. */
-function withCorsForBrowsers(handler: HttpHandler): HttpHandler {
-  const corsHeaders = cors();
+/**
+ * CORS headers for browsers (they send Origin); other clients skip the package's work. With
+ * `allowedOrigins`, only those origins get them, so a page elsewhere cannot read the answers (and,
+ * as Apollo's CSRF prevention makes every request need a preflight, cannot send one either).
+ */
+function withCorsForBrowsers(handler: HttpHandler, allowedOrigins: string[] | undefined): HttpHandler {
+  const corsHeaders = cors(allowedOrigins && { origin: allowedOrigins });
   return (req, res) => {
     if (req.headers.origin === undefined) return handler(req, res);
     corsHeaders(req, res, () => handler(req, res));
@@ -49,15 +56,26 @@ export async function createHttpServer(schema: GraphQLSchema, services: Services
     // main.ts owns signals: Apollo would otherwise stop itself and re-raise SIGTERM, skipping our own order.
     stopOnTerminationSignals: false,
     introspection: true,
+    // Apollo's own lines (warnings, unexpected errors) as JSON lines of the service's log.
+    logger: services.log,
+    // The document limits, as on WebSocket (document-cache.ts): tokens while parsing, the rest in validation.
+    parseOptions: documentParseOptions(services.config),
+    validationRules: documentRules(services.config),
     plugins: [
       // Every answer is per user and never cacheable; cache control would only wrap every field.
       ApolloServerPluginCacheControlDisabled(),
+      // Traces are for federation subgraphs; this is not one, so nothing runs per request for it.
+      ApolloServerPluginInlineTraceDisabled(),
       ApolloServerPluginDrainHttpServer({ httpServer }),
-      playgroundPlugin(),
+      // GraphiQL, when on, is served before Apollo (graphiqlHandler); Apollo's own page never is.
+      ApolloServerPluginLandingPageDisabled(),
+      subscriptionsOverWebSocketPlugin(),
+      costLimitPlugin(schema, services.config.graphqlMaxCost),
       errorLogPlugin(services),
     ],
   });
   await apollo.start();
+  const clientAddress = clientAddressOf(services.config.trustProxy);
   const graphql = withCorsForBrowsers(
     apolloHttpHandler(
       apollo,
@@ -66,11 +84,15 @@ export async function createHttpServer(schema: GraphQLSchema, services: Services
           token: parseBearer(req.headers.authorization),
           apiKey: req.headers["x-api-key"] as string | undefined,
           userAgent: req.headers["user-agent"] ?? null,
-          ip: req.socket.remoteAddress ?? null,
+          ip: clientAddress(req),
         }),
       (err) => services.log.error({ err }, "http request failed"),
     ),
+    services.config.allowedOrigins,
   );
+  // Off in production unless asked for: a public deployment need not hand out its schema explorer.
+  const graphiqlOn = services.config.graphiql ?? services.config.nodeEnv !== "production";
+  const graphiql = graphiqlOn ? graphiqlHandler((err) => services.log.error({ err }, "graphiql failed")) : undefined;
   const routes: Record<string, HttpHandler> = {
     "/healthz": (_req, res) => sendJson(res, 200, { status: "ok" }),
     "/readyz": (_req, res) =>
@@ -81,7 +103,7 @@ export async function createHttpServer(schema: GraphQLSchema, services: Services
   };
   httpServer.on("request", (req: http.IncomingMessage, res: http.ServerResponse) => {
     const url = req.url ?? "/";
-    if (GRAPHQL_PATH.test(url)) return graphql(req, res);
+    if (GRAPHQL_PATH.test(url)) return graphiql && prefersHtml(req) ? graphiql(req, res) : graphql(req, res);
     const route = req.method === "GET" || req.method === "HEAD" ? routes[url.split("?", 1)[0]] : undefined;
     if (route) return route(req, res);
     sendJson(res, 404, { error: "not found" });

@@ -13,7 +13,7 @@ export interface BodyRefusal {
  * Reads an `application/json` request body (UTF-8, not compressed, at most MAX_BODY_BYTES).
  * Other requests (GET, another content type) read as undefined: Apollo refuses them with its own
  * error where it needs a body, as it does for JSON that is not an operation. Resolves with a
- * refusal when the body is too large, compressed, in another charset or not JSON.
+ * refusal when the body is too large, compressed, in another charset, not UTF-8 or not JSON.
  */
 export function readJsonBody(req: IncomingMessage): Promise<{ body: unknown } | BodyRefusal> {
   const type = req.headers["content-type"];
@@ -39,8 +39,14 @@ export function readJsonBody(req: IncomingMessage): Promise<{ body: unknown } | 
       settle({ status: 413, message: tooLarge });
     });
     req.on("end", () => {
+      let text: string;
       try {
-        settle({ body: JSON.parse(Buffer.concat(chunks, size).toString("utf8")) });
+        text = utf8.decode(Buffer.concat(chunks, size));
+      } catch {
+        return settle({ status: 400, message: "The request body is not valid UTF-8" });
+      }
+      try {
+        settle({ body: JSON.parse(text) });
       } catch {
         settle({ status: 400, message: "Invalid JSON in the request body" });
       }
@@ -49,6 +55,9 @@ export function readJsonBody(req: IncomingMessage): Promise<{ body: unknown } | 
     req.on("error", () => settle({ status: 400, message: "The request body could not be read" }));
   });
 }
+
+/** Refuses bytes that are not UTF-8 (Buffer#toString would store them as U+FFFD, changing the text). */
+const utf8 = new TextDecoder("utf-8", { fatal: true });
 
 const tooLarge = `The request body is larger than ${MAX_BODY_BYTES} bytes`;
 

@@ -1,15 +1,21 @@
 import type { Server } from "node:http";
-import type { GraphQLSchema } from "graphql";
+import { getOperationAST, type GraphQLSchema } from "graphql";
 import { CloseCode } from "graphql-ws";
 import { useServer } from "graphql-ws/use/ws";
 import { WebSocket, WebSocketServer } from "ws";
 import { formatError, isRedisUnavailable } from "../errors/errors";
 import type { SessionRecord } from "../modules";
 import { parseBearer } from "./auth";
+import { clientAddressOf } from "./client-address";
 import { WebSocketCloseCode, type LiveSocket } from "./connections";
 import { AppContext, type Services } from "./context";
 import { documentCache } from "./document-cache";
+import { costRefusal } from "./document-limits";
+import { logOperationErrors } from "./logger";
+import { operationInputErrors } from "./operation-checks";
 import { subscribeSharingResults } from "./shared-subscribe";
+import { SocketLimits } from "./socket-limits";
+import { checkUpgrade } from "./upgrade-checks";
 
 /** Largest WebSocket message accepted (a GraphQL document with variables). */
 const MAX_MESSAGE_BYTES = 1 << 20;
@@ -24,6 +30,8 @@ interface SocketState extends Record<PropertyKey, unknown> {
   token?: string;
   session?: SessionRecord;
   live?: LiveSocket;
+  /** Made at the socket's first subscription. */
+  limits?: SocketLimits;
 }
 
 /**
@@ -33,23 +41,39 @@ interface SocketState extends Record<PropertyKey, unknown> {
  * token closes it with 4401. Authenticated sockets are tracked in the connection registry.
  */
 export function attachWebSocketServer(httpServer: Server, schema: GraphQLSchema, services: Services) {
-  const wss = new WebSocketServer({ server: httpServer, path: "/graphql", maxPayload: MAX_MESSAGE_BYTES });
+  const clientAddress = clientAddressOf(services.config.trustProxy);
+  const wss = new WebSocketServer({
+    server: httpServer,
+    path: "/graphql",
+    maxPayload: MAX_MESSAGE_BYTES,
+    verifyClient: checkUpgrade(services, clientAddress),
+  });
   const { connections, log } = services;
-  const documentFor = documentCache(schema);
+  const documentFor = documentCache(schema, services.config);
   const cleanup = useServer<ConnectionParams, SocketState>(
     {
       // Every operation's document comes from the cache (graphql-ws's own parse and validate,
       // and its `schema` option, are not used).
-      onSubscribe: (_ctx, _id, payload) => {
+      onSubscribe: (ctx, id, payload) => {
         const parsed = documentFor(payload.query);
         if ("errors" in parsed) return parsed.errors;
-        return { schema, document: parsed.document, operationName: payload.operationName, variableValues: payload.variables };
+        const args = { schema, document: parsed.document, operationName: payload.operationName, variableValues: payload.variables };
+        const badInput = operationInputErrors(args);
+        if (badInput.length > 0) return badInput;
+        const overCost = costRefusal(args, services.config.graphqlMaxCost);
+        if (overCost) return [overCost];
+        // Counted last: onComplete, which frees it, runs only for operations let through here.
+        if (getOperationAST(parsed.document, payload.operationName)?.operation === "subscription") {
+          const refused = (ctx.extra.limits ??= new SocketLimits(services.config)).subscribe(id);
+          if (refused) return [refused];
+        }
+        return args;
       },
       subscribe: subscribeSharingResults,
       onConnect: async (ctx) => {
         const { request } = ctx.extra;
         ctx.extra.userAgent = request.headers["user-agent"] ?? null;
-        ctx.extra.ip = request.socket.remoteAddress ?? null;
+        ctx.extra.ip = clientAddress(request);
         // graphql-ws keeps the upgrade request (every header) for the socket's life; we need only the two above.
         Object.assign(ctx.extra, { request: undefined });
         const token = parseBearer(ctx.connectionParams?.authorization);
@@ -71,15 +95,23 @@ export function attachWebSocketServer(httpServer: Server, schema: GraphQLSchema,
         ctx.extra.token = token;
         ctx.extra.session = session;
         ctx.extra.live = connections.add(session.userId, session.id, ctx.extra.socket);
-        return true;
+        // Refused before it is acknowledged; graphql-ws clients retry 4403 with a back-off, and a
+        // socket of the user closing (or a dead instance's leases expiring) makes room.
+        if (!(await services.presenceTracker.admitted(ctx.extra.live))) {
+          ctx.extra.socket.close(CloseCode.Forbidden, "Too many sockets for this user");
+          return false;
+        }
+        return ctx.extra.socket.readyState === WebSocket.OPEN;
       },
-      context: (ctx, _id, payload) => {
+      context: (ctx, id, payload) => {
         const headers = (payload.extensions?.headers ?? {}) as Record<string, unknown>;
+        const { limits } = ctx.extra;
         return new AppContext(services, {
           token: ctx.extra.token ?? parseBearer(headers.authorization ?? headers.Authorization),
           apiKey: undefined, // admin calls are HTTP only
           userAgent: ctx.extra.userAgent ?? null,
           ip: ctx.extra.ip ?? null,
+          socket: limits && { limits, operationId: id },
         });
       },
       // An operation on an anonymous socket that authenticated by its own headers binds the socket
@@ -90,9 +122,16 @@ export function attachWebSocketServer(httpServer: Server, schema: GraphQLSchema,
         const session = await (args.contextValue as AppContext).session().catch(() => null);
         if (session) connections.bindOperation(session.userId, session.id, ctx.extra.socket);
       },
-      onNext: (_ctx, _id, _payload, _args, result) =>
-        result.errors ? { ...result, errors: result.errors.map((e) => formatError(e.toJSON(), e)) } : undefined,
-      onError: (_ctx, _id, _payload, errors) => errors.map((e) => formatError(e.toJSON(), e)),
+      onNext: (_ctx, _id, payload, _args, result) => {
+        if (!result.errors) return undefined;
+        logOperationErrors(log, payload.operationName, result.errors);
+        return { ...result, errors: result.errors.map((e) => formatError(e.toJSON(), e)) };
+      },
+      onError: (_ctx, _id, payload, errors) => {
+        logOperationErrors(log, payload.operationName, errors);
+        return errors.map((e) => formatError(e.toJSON(), e));
+      },
+      onComplete: (ctx, id) => ctx.extra.limits?.end(id),
       onClose: (ctx) => {
         if (ctx.extra.live) connections.remove(ctx.extra.live);
       },

@@ -2,6 +2,7 @@ import { Arg, Ctx, ID, Int, Mutation, Query, Resolver, Root, Subscription } from
 import { notFound } from "../../errors/errors";
 import { receivedIOHandled } from "../../redis/pubsub";
 import type { AppContext } from "../../server/context";
+import { mayReturn } from "../list-cost";
 import { Topic } from "../topics";
 import { inboxFeed } from "./message.feed";
 import { validateMessageId, validateMessageInput, validatePageSize } from "./message.rules";
@@ -18,7 +19,10 @@ const DEFAULT_PAGE_SIZE = 50;
  */
 @Resolver()
 export class MessageResolver {
-  @Query(() => MessagePage, { description: "The caller's inbox, oldest first, after the given message id." })
+  @Query(() => MessagePage, {
+    description: "The caller's inbox, oldest first, after the given message id.",
+    complexity: ({ args, childComplexity }) => mayReturn(args.first, DEFAULT_PAGE_SIZE) * childComplexity,
+  })
   async messages(
     @Arg("after", () => ID, { nullable: true }) after: string | null,
     @Arg("first", () => Int, { nullable: true, defaultValue: DEFAULT_PAGE_SIZE }) first: number | null,
@@ -48,7 +52,11 @@ export class MessageResolver {
   ): Promise<Message> {
     const sender = await ctx.requireSession();
     const input = { to, body, clientMessageId: clientMessageId ?? null, from: sender.userId, fromUsername: sender.username };
-    const { message } = await ctx.services.messages.send(validateMessageInput(input, ctx.services.config.messageMaxBytes));
+    const valid = validateMessageInput(input, ctx.services.config.messageMaxBytes);
+    const { rateLimits } = ctx.services;
+    // Both budgets in one round trip (a call one refuses still counts in the other); before the send script, so a refusal stores nothing.
+    await Promise.all([rateLimits.consume("sendMessage", valid.from), rateLimits.consume("sendMessagePerRecipient", valid.from, valid.to)]);
+    const { message } = await ctx.services.messages.send(valid);
     // The recipient's sockets on this instance get the message before the sender gets the answer.
     await receivedIOHandled();
     return Message.from(message);
@@ -57,7 +65,9 @@ export class MessageResolver {
   @Mutation(() => Int, { description: "Marks the inbox read up to and including this id; returns the unread count left." })
   async markRead(@Arg("upTo", () => ID) upTo: string, @Ctx() ctx: AppContext): Promise<number> {
     const { userId } = await ctx.requireSession();
-    const unread = await ctx.services.messages.markRead(userId, validateMessageId(upTo, "upTo"));
+    const id = validateMessageId(upTo, "upTo");
+    await ctx.services.rateLimits.consume("markRead", userId);
+    const unread = await ctx.services.messages.markRead(userId, id);
     if (unread === null) throw notFound("No message with this id in your inbox");
     return unread;
   }

@@ -1,5 +1,6 @@
 import { Arg, Ctx, Extensions, ID, Int, Mutation, Query, Resolver, Root, Subscription } from "type-graphql";
 import type { AppContext } from "../../server/context";
+import { mayReturn } from "../list-cost";
 import { Topic } from "../topics";
 import type { PresenceChangedPayload } from "./presence.events";
 import {
@@ -11,11 +12,14 @@ import {
 } from "./presence.rules";
 import { OnlineUsers, Presence, PresenceEvent } from "./presence.type";
 
+/** Default `first` of onlineUsers. */
+const DEFAULT_ONLINE_PAGE = 50;
+
 @Resolver()
 export class PresenceResolver {
-  @Query(() => OnlineUsers)
+  @Query(() => OnlineUsers, { complexity: ({ args, childComplexity }) => mayReturn(args.first, DEFAULT_ONLINE_PAGE) * childComplexity })
   async onlineUsers(
-    @Arg("first", () => Int, { nullable: true, defaultValue: 50 }) first: number,
+    @Arg("first", () => Int, { nullable: true, defaultValue: DEFAULT_ONLINE_PAGE }) first: number,
     @Arg("after", () => String, { nullable: true }) after: string | null,
     @Ctx() ctx: AppContext,
   ): Promise<OnlineUsers> {
@@ -31,10 +35,13 @@ export class PresenceResolver {
     return OnlineUsers.from(page);
   }
 
-  @Query(() => [Presence], { description: "Presence of up to 100 users." })
+  @Query(() => [Presence], {
+    description: "Presence of up to 100 users.",
+    complexity: ({ args, childComplexity }) => mayReturn(Array.isArray(args.userIds) ? args.userIds.length : 0, 0) * childComplexity,
+  })
   async presence(@Arg("userIds", () => [ID]) userIds: string[], @Ctx() ctx: AppContext): Promise<Presence[]> {
     await ctx.requireSession();
-    const records = await ctx.services.presence.read(validatePresenceUserIds(userIds));
+    const records = await ctx.services.presence.read(validatePresenceUserIds(userIds, ctx.services.config.presenceMaxUserIds));
     return records.map(Presence.from);
   }
 
@@ -44,7 +51,9 @@ export class PresenceResolver {
     @Ctx() ctx: AppContext,
   ): Promise<Presence> {
     const session = await ctx.requireSession();
-    return Presence.from(await ctx.services.presence.heartbeat(session.userId, validateHeartbeatStatus(status ?? null)));
+    const settable = validateHeartbeatStatus(status ?? null);
+    await ctx.services.rateLimits.consume("heartbeat", session.userId);
+    return Presence.from(await ctx.services.presence.heartbeat(session.userId, settable));
   }
 
   @Subscription(() => PresenceEvent, {
@@ -52,11 +61,13 @@ export class PresenceResolver {
     subscribe: async ({ args, context }) => {
       const ctx = context as AppContext;
       await ctx.requireSession();
-      const { pubSub } = ctx.services;
+      const { pubSub, config } = ctx.services;
       const userIds = args.userIds as string[] | null | undefined;
       if (userIds == null) return pubSub.subscribe(Topic.PresenceChanged);
+      const watched = validateWatchedUserIds(userIds, config.presenceMaxUserIds);
+      ctx.watchUsers(watched.length);
       // One Redis channel per user: Redis routes only those users' events here, no filtering in JS.
-      return pubSub.subscribeMany(Topic.PresenceChanged, validateWatchedUserIds(userIds));
+      return pubSub.subscribeMany(Topic.PresenceChanged, watched);
     },
   })
   // The result depends on the event and the operation only, never on the subscriber's context:

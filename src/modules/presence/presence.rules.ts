@@ -15,23 +15,24 @@ export enum PresenceStatus {
 /** What a heartbeat can set; the first three statuses are online. */
 export type SettableStatus = Exclude<PresenceStatus, PresenceStatus.OFFLINE>;
 
-/** Most users one `presence` query or one `presenceChanged` subscription may name. */
-export const MAX_USER_IDS = 100;
 /** Largest page of `onlineUsers`. */
 export const MAX_ONLINE_PAGE = 500;
 
-/** The users of a `presence` query: at most MAX_USER_IDS valid ids (none gives an empty answer). */
-export function validatePresenceUserIds(userIds: string[]): string[] {
-  if (userIds.length > MAX_USER_IDS) throw badInput(`userIds may name at most ${MAX_USER_IDS} users`, "userIds");
+/** Most users one `presence` query or one `presenceChanged` subscription may name: PRESENCE_MAX_USER_IDS. */
+const tooManyUsers = (max: number) => badInput(`userIds may name at most ${max} users (PRESENCE_MAX_USER_IDS)`, "userIds");
+
+/** The users of a `presence` query: at most `max` valid ids (none gives an empty answer). */
+export function validatePresenceUserIds(userIds: string[], max: number): string[] {
+  if (userIds.length > max) throw tooManyUsers(max);
   userIds.forEach((id) => validateUserId(id, "userIds"));
   return userIds;
 }
 
-/** The users a `presenceChanged` subscription watches: 1 to MAX_USER_IDS valid ids, de-duplicated. */
-export function validateWatchedUserIds(userIds: string[]): string[] {
+/** The users a `presenceChanged` subscription watches: 1 to `max` valid ids, de-duplicated. */
+export function validateWatchedUserIds(userIds: string[], max: number): string[] {
   const unique = [...new Set(userIds)];
   if (unique.length === 0) throw badInput("userIds must name at least one user", "userIds");
-  if (unique.length > MAX_USER_IDS) throw badInput(`userIds may name at most ${MAX_USER_IDS} users`, "userIds");
+  if (unique.length > max) throw tooManyUsers(max);
   unique.forEach((id) => validateUserId(id, "userIds"));
   return unique;
 }

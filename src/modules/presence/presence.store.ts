@@ -56,9 +56,12 @@ export class PresenceStore {
     return `${instanceId}|${connectionId}|${userId}`;
   }
 
-  /** Registers a live socket; true when this made the user come online. */
-  async connect(member: string, userId: string): Promise<boolean> {
-    return (await this.scripts.connect(this.keys.all, [...this.channels, this.leaseMs, member, userId])) === 1;
+  /**
+   * Registers a live socket. False, storing nothing, when the user already has `maxSockets` live
+   * sockets on all instances (0: no cap).
+   */
+  async connect(member: string, userId: string, maxSockets = 0): Promise<boolean> {
+    return (await this.scripts.connect(this.keys.all, [...this.channels, this.leaseMs, member, userId, maxSockets])) !== -1;
   }
 
   /** Removes live sockets; returns how many users went offline. */

@@ -17,6 +17,8 @@ export class PresenceTracker {
   private readonly leases = new Map<string, { member: string; userId: string }>();
   /** The pending Redis call of each socket, so a close never overtakes its open. */
   private readonly pending = new Map<string, Promise<unknown>>();
+  /** Whether each socket that opened got its lease (see `admitted`); weak, so nothing need remove them. */
+  private readonly admissions = new WeakMap<LiveSocket, Promise<boolean>>();
   private timer?: NodeJS.Timeout;
   private stopped = false;
   /** The tick in progress, if any (ticks never overlap; stop waits for it). */
@@ -25,7 +27,12 @@ export class PresenceTracker {
   constructor(
     private readonly store: PresenceStore,
     private readonly registry: ConnectionRegistry,
-    private readonly intervalMs: number,
+    private readonly options: {
+      /** How often leases are extended and expired ones swept. */
+      intervalMs: number;
+      /** SOCKET_MAX_PER_USER: a socket beyond it gets no lease and must close (see `admitted`). */
+      maxSocketsPerUser: number;
+    },
     private readonly log: Logger,
   ) {}
 
@@ -33,8 +40,23 @@ export class PresenceTracker {
     if (this.stopped) return;
     const member = PresenceStore.leaseMember(this.instanceId, live.id, live.userId);
     this.leases.set(live.id, { member, userId: live.userId });
-    this.track(live.id, () => this.store.connect(member, live.userId));
+    const taken = this.track(live.id, async () => {
+      const ok = await this.store.connect(member, live.userId, this.options.maxSocketsPerUser);
+      if (!ok) this.leases.delete(live.id);
+      return ok;
+    });
+    // A lease Redis could not be asked for is taken again by the next refresh: the socket stays.
+    this.admissions.set(live, taken.then((ok) => ok !== false));
   };
+
+  /**
+   * Resolves once the lease of a socket that just opened is decided: false when its user already
+   * has SOCKET_MAX_PER_USER sockets on all instances, and the caller must close it (nothing of it
+   * is stored).
+   */
+  admitted(live: LiveSocket): Promise<boolean> {
+    return this.admissions.get(live) ?? Promise.resolve(true);
+  }
 
   private readonly onClose = (live: LiveSocket) => {
     const lease = this.leases.get(live.id);
@@ -49,7 +71,7 @@ export class PresenceTracker {
     this.registry.on("close", this.onClose);
     this.timer = setInterval(() => {
       this.ticking ??= this.tick().finally(() => (this.ticking = undefined));
-    }, this.intervalMs);
+    }, this.options.intervalMs);
     this.timer.unref();
   }
 
@@ -75,7 +97,8 @@ export class PresenceTracker {
     try {
       const missing = new Set(await this.store.refresh([...this.leases.values()].map((l) => l.member)));
       if (this.stopped) return; // the goodbye removes every lease; taking one again would race it
-      // A lease a sweep took while this instance was stalled: the socket is still open, so take it again.
+      // A lease a sweep took while this instance was stalled: the socket is still open, so take it
+      // again, whatever the user's socket count is now (it was admitted once).
       for (const [socketId, { member, userId }] of this.leases) {
         if (missing.has(member)) this.track(socketId, () => this.store.connect(member, userId));
       }
@@ -85,15 +108,16 @@ export class PresenceTracker {
     }
   }
 
-  /** Chains a Redis call after the socket's previous one; failures are logged, never thrown. */
-  private track(socketId: string, call: () => Promise<unknown>): void {
+  /** Chains a Redis call after the socket's previous one; failures are logged, never thrown (undefined). */
+  private track<T>(socketId: string, call: () => Promise<T>): Promise<T | undefined> {
     const previous = this.pending.get(socketId) ?? Promise.resolve();
     const next = previous
       .then(call)
-      .catch((err: unknown) => this.log.warn({ err }, "presence update could not reach Redis"))
+      .catch((err: unknown) => void this.log.warn({ err }, "presence update could not reach Redis"))
       .finally(() => {
         if (this.pending.get(socketId) === next) this.pending.delete(socketId);
       });
     this.pending.set(socketId, next);
+    return next;
   }
 }

@@ -39,12 +39,19 @@ export class SessionResolver {
 
   @Mutation(() => AuthPayload)
   async login(@Arg("input", () => LoginInput) input: LoginInput, @Ctx() ctx: AppContext): Promise<AuthPayload> {
+    const { rateLimits } = ctx.services;
+    // Per address before the proof is checked (checking it is the cost), per user once it is known.
+    await rateLimits.consume("loginPerAddress", ctx.caller.ip ?? "unknown");
     const identity = await ctx.services.verifyIdentity(input);
-    const { token, session } = await ctx.services.sessions.create({
+    await rateLimits.consume("loginPerUser", identity.userId);
+    const { token, session, evicted } = await ctx.services.sessions.create({
       ...identity,
       userAgent: ctx.caller.userAgent?.slice(0, MAX_USER_AGENT) || null,
       ip: ctx.caller.ip,
     });
+    // Sessions over SESSION_MAX_PER_USER ended with the login; their sockets close like a revoke's.
+    // The login stands if the announcement fails: each instance's periodic check closes them then.
+    await ctx.services.sessionWatcher.announce(evicted).catch((err: unknown) => ctx.services.log.warn({ err }, "session end not announced"));
     return { token, session: Session.from(session, session.id) };
   }
 

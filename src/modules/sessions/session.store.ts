@@ -25,6 +25,8 @@ export interface SessionPolicy {
   touchIntervalMs: number;
   /** SESSION_TRUST_MS, or 0 to read the session from Redis on every use. */
   trustMs: number;
+  /** SESSION_MAX_PER_USER: a login beyond it ends the user's least recently used sessions. */
+  maxPerUser: number;
 }
 
 export interface NewSession {
@@ -78,8 +80,11 @@ export class SessionStore {
     this.scripts = defineScripts(redis, path.join(__dirname, "lua"), ["create", "touch", "list", "revoke"] as const);
   }
 
-  /** Creates a session; returns it with its bearer token, which is never stored. */
-  async create(input: NewSession): Promise<{ token: string; session: SessionRecord }> {
+  /**
+   * Creates a session; returns it with its bearer token, which is never stored, and the sessions
+   * it ended to stay within `maxPerUser` (the least recently used; the caller announces them).
+   */
+  async create(input: NewSession): Promise<{ token: string; session: SessionRecord; evicted: EndedSession[] }> {
     const token = randomBytes(32).toString("base64url");
     const tokenHash = hashToken(token);
     const now = this.now();
@@ -95,16 +100,16 @@ export class SessionStore {
       ip: input.ip,
     };
     const fields = Object.entries({ ...session, tokenHash }).flatMap(([k, v]) => (v === null ? [] : [k, String(v)]));
-    await this.scripts.create(
+    const evicted = (await this.scripts.create(
       [this.keys.session(session.userId, session.id), this.keys.index(session.userId)],
-      [now, session.expiresAt, session.maxExpiresAt, session.id, ...fields],
-    );
+      [now, session.expiresAt, session.maxExpiresAt, session.id, this.policy.maxPerUser, this.keys.sessionPrefix(session.userId), ...fields],
+    )) as string[];
     // Written after the session: a token key never points at a session that was not created.
     await this.redis.set(this.keys.token(tokenHash), `${session.userId} ${session.id}`, "PXAT", session.maxExpiresAt);
     // Clients use a new token at once (a socket, the first query): this instance knows it already.
     this.remember(tokenHash, { userId: session.userId, sessionId: session.id });
     this.trust(session, now);
-    return { token, session };
+    return { token, session, evicted: await this.dropEnded(session.userId, evicted) };
   }
 
   /**
@@ -201,6 +206,11 @@ export class SessionStore {
 
   private async end(userId: string, mode: string[]): Promise<EndedSession[]> {
     const flat = (await this.scripts.revoke([this.keys.index(userId)], [this.keys.sessionPrefix(userId), ...mode])) as string[];
+    return this.dropEnded(userId, flat);
+  }
+
+  /** After a script ended sessions (`flat`: sessionId, tokenHash, ...): drops their tokens here and in Redis. */
+  private async dropEnded(userId: string, flat: string[]): Promise<EndedSession[]> {
     const ended: EndedSession[] = [];
     const tokenKeys: string[] = [];
     for (let i = 0; i < flat.length; i += 2) {

@@ -23,6 +23,7 @@ export class SettingsResolver {
   async updateSettings(@Arg("input", () => SettingsInput) input: SettingsInput, @Ctx() ctx: AppContext): Promise<Settings> {
     const { userId } = await ctx.requireSession();
     const change = validateSettingsUpdate(input);
+    await ctx.services.rateLimits.consume("updateSettings", userId);
     const result = await ctx.services.settings.update(userId, change);
     if (result.ok) return Settings.from(result.settings);
     if (result.reason === "conflict") {
@@ -36,6 +37,8 @@ export class SettingsResolver {
   @Mutation(() => Settings)
   async resetSettings(@Ctx() ctx: AppContext): Promise<Settings> {
     const { userId } = await ctx.requireSession();
+    // A reset is a change like any other: it spends the same budget.
+    await ctx.services.rateLimits.consume("updateSettings", userId);
     return Settings.from(await ctx.services.settings.reset(userId));
   }
 

@@ -1,5 +1,5 @@
 import { Field, InputType, Int, ObjectType, registerEnumType } from "type-graphql";
-import { Theme } from "./settings.rules";
+import { MAX_EXTRA_ENTRIES, Theme } from "./settings.rules";
 import type { SettingsRecord } from "./settings.store";
 
 registerEnumType(Theme, { name: "Theme" });
@@ -27,7 +27,7 @@ export class Settings {
   @Field()
   notifications!: boolean;
 
-  @Field(() => [SettingEntry])
+  @Field(() => [SettingEntry], { complexity: ({ childComplexity }) => MAX_EXTRA_ENTRIES * childComplexity })
   extra!: SettingEntry[];
 
   @Field(() => Int, { description: "Increases by one on every change." })

@@ -11,12 +11,16 @@
 -- ARGV[3] lease length (ms)
 -- ARGV[4] lease member "<instanceId>|<connectionId>|<userId>"
 -- ARGV[5] user id
--- Returns 1 when the user came online, 0 otherwise (also when the lease already existed).
+-- ARGV[6] most live sockets of one user on all instances (SOCKET_MAX_PER_USER); 0: no cap
+-- Returns 1 when the user came online, 0 otherwise (also when the lease already existed), and
+-- -1, storing nothing, when the user already has the most sockets allowed.
 -- #include announce.lua
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local member, user = ARGV[4], ARGV[5]
+local maxSockets = tonumber(ARGV[6])
 
+if maxSockets > 0 and tonumber(redis.call('HGET', KEYS[2], user) or '0') >= maxSockets then return -1 end
 if redis.call('ZADD', KEYS[1], now + tonumber(ARGV[3]), member) == 0 then return 0 end
 redis.call('HINCRBY', KEYS[2], user, 1)
 if redis.call('ZADD', KEYS[4], 'NX', 0, user) == 0 then return 0 end

@@ -1,0 +1,42 @@
+import type { GraphQLError } from "graphql";
+import type { Config } from "../config/config";
+import { badInput } from "../errors/errors";
+
+/**
+ * What one WebSocket holds at once: its live subscriptions (at most SOCKET_MAX_SUBSCRIPTIONS)
+ * and the users its `presenceChanged` subscriptions watch, all together (at most
+ * SOCKET_MAX_WATCHED_USERS). A subscription over a cap is refused with BAD_USER_INPUT before it
+ * holds anything; the socket and its other operations go on. What an operation held is free
+ * again once it ends.
+ */
+export class SocketLimits {
+  /** Live subscriptions: operation id -> users it watches. */
+  private readonly held = new Map<string, number>();
+  private watched = 0;
+
+  constructor(private readonly config: Pick<Config, "socketMaxSubscriptions" | "socketMaxWatchedUsers">) {}
+
+  /** Counts a new subscription; the error to refuse it with when the socket holds the most already. */
+  subscribe(operationId: string): GraphQLError | undefined {
+    const max = this.config.socketMaxSubscriptions;
+    if (this.held.size >= max) return badInput(`A WebSocket may hold at most ${max} subscriptions (SOCKET_MAX_SUBSCRIPTIONS); complete one first`);
+    this.held.set(operationId, 0);
+    return undefined;
+  }
+
+  /** Counts the users subscription `operationId` watches; throws BAD_USER_INPUT when that would pass the socket's total. */
+  watchUsers(operationId: string, count: number): void {
+    const max = this.config.socketMaxWatchedUsers;
+    if (this.watched + count > max) {
+      throw badInput(`The subscriptions of one WebSocket may watch at most ${max} users (SOCKET_MAX_WATCHED_USERS); ${this.watched} are watched`, "userIds");
+    }
+    this.watched += count;
+    this.held.set(operationId, count);
+  }
+
+  /** Operation `operationId` ended (any operation: one that holds nothing is ignored). */
+  end(operationId: string): void {
+    this.watched -= this.held.get(operationId) ?? 0;
+    this.held.delete(operationId);
+  }
+}
