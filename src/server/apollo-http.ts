@@ -33,12 +33,19 @@ export function apolloHttpHandler<Context extends BaseContext>(
     });
     await writeResponse(res, response);
   };
+  return answeringFailures(handle, onError);
+}
+
+/**
+ * An async handler as an HttpHandler: a failure is passed to `onError` and answered as a 500
+ * GraphQL error (or the connection is dropped, when the answer had begun).
+ */
+export function answeringFailures(handle: (req: IncomingMessage, res: ServerResponse) => Promise<void>, onError: (err: unknown) => void): HttpHandler {
   return (req, res) => {
     handle(req, res).catch((err: unknown) => {
       onError(err);
       if (res.headersSent) return void res.destroy();
-      const body = { errors: [{ message: "Internal server error", extensions: { code: ErrorCode.INTERNAL_SERVER_ERROR } }] };
-      sendJson(res, 500, body);
+      sendJson(res, 500, { errors: [{ message: "Internal server error", extensions: { code: ErrorCode.INTERNAL_SERVER_ERROR } }] });
     });
   };
 }

@@ -3,8 +3,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { promisify } from "node:util";
 import zlib from "node:zlib";
 import Negotiator from "negotiator";
-import { ErrorCode } from "../errors/errors";
-import { sendJson, type HttpHandler } from "./apollo-http";
+import { answeringFailures, type HttpHandler } from "./apollo-http";
 
 const DEFAULT_QUERY = `# 1. Log in (dev auth mode), copy the token into the Headers tab:
 #    { "Authorization": "Bearer <token>" }
@@ -112,11 +111,5 @@ export function graphiqlHandler(onError: (err: unknown) => void): HttpHandler {
     });
     res.end(data);
   };
-  return (req, res) => {
-    handle(req, res).catch((err: unknown) => {
-      onError(err);
-      if (res.headersSent) return void res.destroy();
-      sendJson(res, 500, { errors: [{ message: "Internal server error", extensions: { code: ErrorCode.INTERNAL_SERVER_ERROR } }] });
-    });
-  };
+  return answeringFailures(handle, onError);
 }
