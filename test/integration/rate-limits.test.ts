@@ -203,6 +203,52 @@ describe("rate limits", () => {
   });
 });
 
+describe("sendMessage's budgets, spent from leases (40 per window: leases of 2)", () => {
+  const { apps, client, prefix } = useService({
+    instances: 2,
+    env: { RATE_LIMIT_SEND_MESSAGE: "40/1m", RATE_LIMIT_SEND_MESSAGE_PER_RECIPIENT: "1000/1m" },
+  });
+  const [a, b] = apps;
+  const messageKeys = new MessageKeys(prefix);
+  const limitKeys = new LimitKeys(prefix);
+
+  afterEach(async () => {
+    await Promise.all(apps.map(expectResponsive));
+  });
+
+  const signIn = async (userId: string) => {
+    const res = expectOk(await overHttp(a, LOGIN, { input: { userId } }));
+    return (res.data as { login: { token: string } }).login.token;
+  };
+  const stored = async (recipients: string[]) => (await Promise.all(recipients.map((to) => client.xlen(messageKeys.inbox(to))))).reduce((n, x) => n + x, 0);
+
+  it("on one instance, a message takes a lease of 2 from Redis; the 40th message passes and the 41st is refused, storing nothing; Redis counted 40", async () => {
+    const from = fresh("steady");
+    const token = await signIn(from);
+    const recipients = Array.from({ length: 41 }, (_, i) => fresh(`steady-to${i}`));
+    expectOk(await overHttp(a, SEND, { to: recipients[0], body: "hi" }, { token }));
+    // The first message took a lease of 2 uses from the shared budget.
+    expect(await client.get(limitKeys.user(from, "sendMessage"))).toBe("2");
+    for (const to of recipients.slice(1, 40)) expectOk(await overHttp(a, SEND, { to, body: "hi" }, { token }));
+    expectRateLimited(await overHttp(a, SEND, { to: recipients[40], body: "hi" }, { token }), "sendMessage from one sender is limited to 40 per 60 s");
+    expect(await client.exists(messageKeys.inbox(recipients[40]))).toBe(0);
+    expect(await client.get(limitKeys.user(from, "sendMessage"))).toBe("40");
+  });
+
+  it("60 messages at once over two instances: no more than 40 pass, each stored once, and at most a lease per instance is lost", async () => {
+    const from = fresh("burst");
+    const token = await signIn(from);
+    const recipients = Array.from({ length: 60 }, (_, i) => fresh(`burst-to${i}`));
+    const results = await Promise.all(recipients.map((to, i) => overHttp(i % 2 ? b : a, SEND, { to, body: "hi" }, { token })));
+    const passed = results.filter((r) => !r.errors).length;
+    for (const refused of results.filter((r) => r.errors)) expectRateLimited(refused, "sendMessage from one sender is limited to 40 per 60 s");
+    expect(passed).toBeLessThanOrEqual(40);
+    expect(passed).toBeGreaterThanOrEqual(40 - 2 * 3);
+    expect(await stored(recipients)).toBe(passed);
+    expect(Number(await client.get(limitKeys.user(from, "sendMessage")))).toBeLessThanOrEqual(40);
+  });
+});
+
 /** Opens a WebSocket from an address; resolves with its handshake's HTTP status (101 when upgraded), Retry-After and body. */
 function upgrade(app: App, forwardedFor: string): Promise<{ status: number; retryAfter?: string; body: string; socket?: WebSocket }> {
   return new Promise((resolve, reject) => {
