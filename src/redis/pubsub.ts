@@ -3,6 +3,7 @@ import type { PubSub } from "type-graphql";
 import type { Topic, TopicPayloads } from "../modules/topics";
 import { BoundedQueue } from "./bounded-queue";
 import type { RedisConnections } from "./connections";
+import { SubscriberGaps } from "./subscriber-gaps";
 
 /** Events a slow subscriber may fall behind by before the oldest are dropped (never unbounded). */
 const SUBSCRIBER_BUFFER = 256;
@@ -16,12 +17,35 @@ const SUBSCRIBER_BUFFER = 256;
 export interface AppPubSub extends PubSub {
   /** `id` narrows the channel to one user (or other key); undefined publishes to the bare topic. */
   publish<T extends Topic>(topic: T, id: string | undefined, payload: TopicPayloads[T]): Promise<void>;
-  subscribe<T extends Topic>(topic: T, id?: string): AsyncIterable<TopicPayloads[T]>;
-  /** One subscription over several ids of a topic (one Redis channel each: routing, not filtering). */
-  subscribeMany<T extends Topic>(topic: T, ids: readonly string[]): AsyncIterable<TopicPayloads[T]>;
-  /** A callback subscription for the service's own use (not a GraphQL subscription). */
-  listen<T extends Topic>(topic: T, id: string | undefined, onMessage: (payload: TopicPayloads[T]) => void): Promise<() => void>;
+  subscribe<T extends Topic>(topic: T, id?: string, catchUp?: CatchUp<TopicPayloads[T]>): AsyncIterable<TopicPayloads[T]>;
+  /**
+   * One subscription over several ids of a topic (one Redis channel each: routing, not filtering).
+   * With `catchUp`, each event passes through `catchUp.accept` and, after every gap in the pub/sub
+   * connection, the events `catchUp.read` returns follow (read again until Redis answers, while
+   * the subscription lasts), so the subscriber's picture is right again.
+   */
+  subscribeMany<T extends Topic>(topic: T, ids: readonly string[], catchUp?: CatchUp<TopicPayloads[T]>): AsyncIterable<TopicPayloads[T]>;
+  /** A callback subscription for the service's own use; `onResumed` runs after each gap. */
+  listen<T extends Topic>(
+    topic: T,
+    id: string | undefined,
+    onMessage: (payload: TopicPayloads[T]) => void,
+    onResumed?: () => void,
+  ): Promise<() => void>;
+  /** Losses and recoveries of the subscriber connection. */
+  gaps: SubscriberGaps;
 }
+
+/** How a subscription restores what a gap in the pub/sub connection made it miss. */
+export interface CatchUp<P> {
+  /** Records each event before it is delivered (what the subscriber was told last); false drops it, as the subscriber already has that state. */
+  accept(payload: P): boolean;
+  /** What the subscriber missed, read from Redis after a gap: the events to deliver now. */
+  read(): Promise<P[]>;
+}
+
+/** Waits before reading again after a failed catch-up read: doubling from 100 ms up to 2 s. */
+export const retryDelayMs = (attempt: number) => Math.min(2000, 100 * 2 ** attempt);
 
 /** The Redis channel of a topic (and id): Lua scripts that PUBLISH must use the same name. */
 export const channelName = (prefix: string, topic: string, id?: unknown) =>
@@ -37,19 +61,46 @@ export const receivedIOHandled = () => new Promise<void>((resolve) => setImmedia
 
 export function createPubSub(connections: RedisConnections, prefix: string): AppPubSub {
   const redisPubSub = new RedisPubSub({ publisher: connections.publisher, subscriber: connections.subscriber });
-  const listen = async <T extends Topic>(topic: T, id: string | undefined, onMessage: (payload: TopicPayloads[T]) => void) => {
+  const gaps = new SubscriberGaps(connections.subscriber);
+  const listen = async <T extends Topic>(
+    topic: T,
+    id: string | undefined,
+    onMessage: (payload: TopicPayloads[T]) => void,
+    onResumed?: () => void,
+  ) => {
     const subId = await redisPubSub.subscribe(channelName(prefix, topic, id), onMessage);
-    return () => redisPubSub.unsubscribe(subId);
+    const stopResumed = onResumed && gaps.onResumed(onResumed);
+    return () => {
+      stopResumed?.();
+      redisPubSub.unsubscribe(subId);
+    };
   };
   /** Iterates the events of the channels; Redis unsubscribes when the consumer stops. */
-  const subscribeMany = <T extends Topic>(topic: T, ids: readonly (string | undefined)[]) => {
+  const subscribeMany = <T extends Topic>(topic: T, ids: readonly (string | undefined)[], catchUp?: CatchUp<TopicPayloads[T]>) => {
     let unlisten: (() => void)[] | undefined;
     let stopped = false;
     const queue = new BoundedQueue<TopicPayloads[T]>(SUBSCRIBER_BUFFER, () => {
       stopped = true;
       unlisten?.forEach((stop) => stop());
     });
-    void Promise.allSettled(ids.map((id) => listen(topic, id, (payload) => queue.push(payload)))).then((results) => {
+    const deliver = catchUp
+      ? (payload: TopicPayloads[T]) => {
+          if (catchUp.accept(payload)) queue.push(payload);
+        }
+      : (payload: TopicPayloads[T]) => queue.push(payload);
+    const readMissed = async (attempt = 0): Promise<void> => {
+      if (stopped || !catchUp) return;
+      try {
+        for (const payload of await catchUp.read()) if (!stopped) deliver(payload);
+      } catch {
+        // Redis is not back for commands yet: read again while the subscription lasts.
+        await new Promise((resolve) => setTimeout(resolve, retryDelayMs(attempt)));
+        return readMissed(attempt + 1);
+      }
+    };
+    const onResumed = catchUp && (() => void readMissed());
+    // One catch-up per subscription, however many channels it has: on the first channel only.
+    void Promise.allSettled(ids.map((id, i) => listen(topic, id, deliver, i === 0 ? onResumed : undefined))).then((results) => {
       const stops = results.flatMap((r) => (r.status === "fulfilled" ? [r.value] : []));
       const failed = results.find((r): r is PromiseRejectedResult => r.status === "rejected");
       unlisten = stops;
@@ -60,8 +111,9 @@ export function createPubSub(connections: RedisConnections, prefix: string): App
   };
   return {
     publish: (topic, id, payload) => redisPubSub.publish(channelName(prefix, topic, id), payload),
-    subscribe: (topic, id) => subscribeMany(topic, [id]),
-    subscribeMany: (topic, ids) => subscribeMany(topic, ids),
+    subscribe: (topic, id, catchUp) => subscribeMany(topic, [id], catchUp),
+    subscribeMany: (topic, ids, catchUp) => subscribeMany(topic, ids, catchUp),
     listen,
+    gaps,
   };
 }

@@ -13,23 +13,26 @@ export interface TestRedis {
   client(): Redis;
   /** Stops the server (SIGTERM); it can be started again on the same port with start(). */
   stop(): Promise<void>;
+  /** Kills the server (SIGKILL: no shutdown, no save); start() brings it back from what its files hold. */
+  kill(): Promise<void>;
   start(): Promise<void>;
   /** Stops the server and closes every client. */
   close(): Promise<void>;
 }
 
 /** Starts redis-server on a port with its data in `dir`; resolves once it accepts connections. */
-export async function spawnRedisServer(port: number, dir: string, extraArgs: string[] = []): Promise<ChildProcess> {
-  const child = spawn(
-    "redis-server",
-    ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", dir, ...extraArgs],
-    { stdio: ["ignore", "pipe", "pipe"] },
-  );
+export function spawnRedisServer(port: number, dir: string, extraArgs: string[] = []): Promise<ChildProcess> {
+  return spawnRedis(["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", dir, ...extraArgs]);
+}
+
+/** Starts redis-server with `args`; resolves once its output shows `ready` (a Sentinel prints no "Ready to accept"). */
+export async function spawnRedis(args: string[], ready = "Ready to accept connections"): Promise<ChildProcess> {
+  const child = spawn("redis-server", args, { stdio: ["ignore", "pipe", "pipe"] });
   await new Promise<void>((resolve, reject) => {
     let out = "";
     const onData = (chunk: Buffer) => {
       out += chunk.toString();
-      if (out.includes("Ready to accept connections")) resolve();
+      if (out.includes(ready)) resolve();
     };
     child.stdout!.on("data", onData);
     child.stderr!.on("data", onData);
@@ -39,11 +42,14 @@ export async function spawnRedisServer(port: number, dir: string, extraArgs: str
 }
 
 /** Stops a redis-server started by spawnRedisServer (SIGTERM) and waits until it has exited. */
-export function stopRedisServer(child: ChildProcess | undefined): Promise<void> {
+export const stopRedisServer = (child: ChildProcess | undefined) => signalRedisServer(child, "SIGTERM");
+
+/** Sends a redis-server started by spawnRedisServer a signal and waits until it has exited. */
+function signalRedisServer(child: ChildProcess | undefined, signal: NodeJS.Signals): Promise<void> {
   if (!child || child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
   return new Promise((resolve) => {
     child.once("exit", () => resolve());
-    child.kill("SIGTERM");
+    child.kill(signal);
   });
 }
 
@@ -74,6 +80,7 @@ export async function startTestRedis(extraArgs: string[] = []): Promise<TestRedi
       return client;
     },
     stop,
+    kill: () => signalRedisServer(child, "SIGKILL"),
     start,
     async close() {
       clients.forEach((c) => c.disconnect());

@@ -1,3 +1,4 @@
+import { retryDelayMs } from "../../redis/pubsub";
 import { compareIds, idBefore } from "./message.rules";
 import type { MessageRecord } from "./message.store";
 
@@ -9,11 +10,21 @@ const REPLAY_PAGE = 200;
  * nothing is lost that the inbox still keeps.
  */
 const LIVE_BUFFER = 256;
+/**
+ * After a gap, a feed that has yielded nothing reads the inbox from its start time less this,
+ * as message ids carry Redis' clock, not this instance's: a clock behind Redis' by less than
+ * this loses nothing.
+ */
+const CLOCK_MARGIN_MS = 1000;
 
 /** Where one user's feed reads from. */
 export interface InboxSource {
-  /** Starts live delivery; resolves once the Redis subscription is confirmed. Returns the stop function. */
-  listen(onMessage: (message: MessageRecord) => void): Promise<() => void>;
+  /**
+   * Starts live delivery; resolves once the Redis subscription is confirmed. `onResumed` runs
+   * after each gap in the pub/sub connection (messages published meanwhile were not heard).
+   * Returns the stop function.
+   */
+  listen(onMessage: (message: MessageRecord) => void, onResumed: () => void): Promise<() => void>;
   /** Stored messages after an id, oldest first. */
   readAfter(after: string, count: number): Promise<MessageRecord[]>;
 }
@@ -23,7 +34,9 @@ export interface InboxSource {
  * ones; without `after`, live ones from the confirmed SUBSCRIBE on (a message is published by the
  * script that stores it, so every message stored later is heard). The live subscription starts
  * before the inbox is read, and a message is yielded only when its id is greater than the last
- * one yielded, so a message sent during the replay is neither missed nor repeated.
+ * one yielded, so a message sent during the replay is neither missed nor repeated. After a gap in
+ * the pub/sub connection the feed reads the inbox after that id again, the same way, retrying
+ * while Redis is away: the subscription stays open and catches up.
  */
 export function inboxFeed(source: InboxSource, after: string | null): AsyncIterableIterator<MessageRecord> {
   return new InboxFeed(source, after);
@@ -58,6 +71,13 @@ class InboxFeed implements AsyncIterableIterator<MessageRecord> {
   private unlisten: (() => void) | undefined;
   private waiting: Waiting | undefined;
   private stopped = false;
+  /**
+   * A failed read is retried instead of ending the feed: any read but the replay of `after`
+   * that the subscription starts with (whose failure the client is told of at once).
+   */
+  private retryReads: boolean;
+  private failedReads = 0;
+  private readonly startedAt = Date.now();
 
   constructor(
     private readonly source: InboxSource,
@@ -65,6 +85,7 @@ class InboxFeed implements AsyncIterableIterator<MessageRecord> {
   ) {
     this.cursor = after;
     this.readStore = after !== null;
+    this.retryReads = after === null;
   }
 
   next(): Promise<IteratorResult<MessageRecord>> {
@@ -100,7 +121,7 @@ class InboxFeed implements AsyncIterableIterator<MessageRecord> {
   private async readThenNext(): Promise<IteratorResult<MessageRecord>> {
     try {
       if (!this.listened) {
-        this.listening ??= this.source.listen((message) => this.hear(message)).then((stop) => {
+        this.listening ??= this.source.listen((message) => this.hear(message), () => this.resume()).then((stop) => {
           if (this.stopped) stop();
           else this.unlisten = stop;
         });
@@ -111,12 +132,27 @@ class InboxFeed implements AsyncIterableIterator<MessageRecord> {
         // A replay always has a cursor: `after`, or the one set when live messages were dropped.
         this.page = await this.source.readAfter(this.cursor!, REPLAY_PAGE);
         this.pageFull = this.page.length === REPLAY_PAGE;
+        this.retryReads = true;
+        this.failedReads = 0;
       }
     } catch (err) {
-      this.stop();
-      throw err;
+      if (!this.listened || !this.retryReads || this.stopped) {
+        this.stop();
+        throw err;
+      }
+      this.readStore = true;
+      await new Promise((resolve) => setTimeout(resolve, retryDelayMs(this.failedReads++)));
     }
     return this.next();
+  }
+
+  /** After a gap: whatever was published meanwhile is in the inbox, after the cursor. */
+  private resume() {
+    if (this.stopped) return;
+    this.cursor ??= `${Math.max(0, this.startedAt - CLOCK_MARGIN_MS)}-0`;
+    this.readStore = true;
+    this.retryReads = true;
+    this.answerWaiting();
   }
 
   private wait(): Promise<IteratorResult<MessageRecord>> {

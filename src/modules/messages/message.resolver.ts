@@ -83,8 +83,8 @@ export class MessageResolver {
       const { messages, pubSub } = ctx.services;
       return inboxFeed(
         {
-          listen: (onMessage) =>
-            pubSub.listen(Topic.MessageReceived, userId, (payload) => onMessage(fromPayload(payload))),
+          listen: (onMessage, onResumed) =>
+            pubSub.listen(Topic.MessageReceived, userId, (payload) => onMessage(fromPayload(payload)), onResumed),
           readAfter: (cursor, count) => messages.list(userId, cursor, count),
         },
         after,

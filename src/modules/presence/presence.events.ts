@@ -8,4 +8,8 @@ export interface PresenceChangedPayload {
   /** Epoch ms (Redis server time) */
   at: number;
   onlineCount: number;
+  /** Never published: set on the state a subscription reads after a gap in the pub/sub connection. */
+  catchUp?: boolean;
+  /** Never published: tells a subscription to everyone that events were missed in a gap. */
+  missed?: boolean;
 }

@@ -1,4 +1,5 @@
 import { Arg, Ctx, Extensions, ID, Int, Mutation, Query, Resolver, Root, Subscription } from "type-graphql";
+import { AppError, ErrorCode } from "../../errors/errors";
 import type { AppContext } from "../../server/context";
 import { mayReturn } from "../list-cost";
 import { Topic } from "../topics";
@@ -11,6 +12,16 @@ import {
   validateWatchedUserIds,
 } from "./presence.rules";
 import { OnlineUsers, Presence, PresenceEvent } from "./presence.type";
+
+/** What a subscription to everyone's presence gets after a gap: no event, an error in its stream. */
+const missedEvents = (): PresenceChangedPayload =>
+  ({ userId: "", status: PresenceStatus.OFFLINE, previous: PresenceStatus.OFFLINE, at: Date.now(), onlineCount: 0, missed: true });
+
+const presenceEventsMissed = () =>
+  new AppError(
+    ErrorCode.SERVICE_UNAVAILABLE,
+    "Presence events were missed while this instance was cut off from Redis pub/sub; read onlineUsers again (live events go on)",
+  );
 
 /** Default `first` of onlineUsers. */
 const DEFAULT_ONLINE_PAGE = 50;
@@ -57,17 +68,32 @@ export class PresenceResolver {
   }
 
   @Subscription(() => PresenceEvent, {
-    description: "Presence transitions of the given users, or of everyone when userIds is omitted.",
+    description:
+      "Presence transitions of the given users, or of everyone when userIds is omitted. After the service missed events (a gap in its Redis pub/sub connection), a subscription with userIds gets the current state of each user whose status differs from the last one it reported (`catchUp: true`); one to everyone gets a SERVICE_UNAVAILABLE error in its stream (the subscription goes on): read onlineUsers again.",
     subscribe: async ({ args, context }) => {
       const ctx = context as AppContext;
       await ctx.requireSession();
-      const { pubSub, config } = ctx.services;
+      const { pubSub, config, presence } = ctx.services;
       const userIds = args.userIds as string[] | null | undefined;
-      if (userIds == null) return pubSub.subscribe(Topic.PresenceChanged);
+      if (userIds == null) return pubSub.subscribe(Topic.PresenceChanged, undefined, { accept: () => true, read: async () => [missedEvents()] });
       const watched = validateWatchedUserIds(userIds, config.presenceMaxUserIds);
       ctx.watchUsers(watched.length);
+      // What the subscriber knows of each user: their state now, then each event reported.
+      const known = new Map((await presence.read(watched)).map((r) => [r.userId, r.status]));
       // One Redis channel per user: Redis routes only those users' events here, no filtering in JS.
-      return pubSub.subscribeMany(Topic.PresenceChanged, watched);
+      return pubSub.subscribeMany(Topic.PresenceChanged, watched, {
+        accept: (event) => {
+          if (event.catchUp && known.get(event.userId) === event.status) return false;
+          known.set(event.userId, event.status);
+          return true;
+        },
+        read: async () => {
+          const [states, { count }] = await Promise.all([presence.read(watched), presence.online(0, null)]);
+          return states
+            .filter((state) => state.status !== known.get(state.userId))
+            .map((state) => ({ userId: state.userId, status: state.status, previous: known.get(state.userId)!, at: Date.now(), onlineCount: count, catchUp: true }));
+        },
+      });
     },
   })
   // The result depends on the event and the operation only, never on the subscriber's context:
@@ -77,6 +103,7 @@ export class PresenceResolver {
     @Root() payload: PresenceChangedPayload,
     @Arg("userIds", () => [ID], { nullable: true }) _userIds: string[] | null,
   ): PresenceEvent {
+    if (payload.missed) throw presenceEventsMissed();
     return PresenceEvent.from(payload);
   }
 }

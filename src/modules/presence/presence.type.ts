@@ -50,6 +50,12 @@ export class PresenceEvent {
   @Field(() => Int, { description: "Number of online users right after this change." })
   onlineCount!: number;
 
+  @Field({
+    description:
+      "True when this is no live transition but the user's state read after the service missed events (a gap in its Redis pub/sub connection): `previous` is the last status this subscription reported, `at` when the state was read.",
+  })
+  catchUp!: boolean;
+
   static from(payload: PresenceChangedPayload): PresenceEvent {
     return Object.assign(new PresenceEvent(), {
       userId: payload.userId,
@@ -57,6 +63,7 @@ export class PresenceEvent {
       previous: payload.previous,
       at: new Date(payload.at),
       onlineCount: payload.onlineCount,
+      catchUp: payload.catchUp === true,
     });
   }
 }

@@ -69,6 +69,8 @@ export class SessionStore {
   private readonly verified = new Map<string, Verified>();
   /** Ends seen here so far: a read that overlapped one is not kept, as it may predate the end. */
   private endsSeen = 0;
+  /** While ends cannot be heard (the pub/sub connection is down), every session is read from Redis. */
+  private trustSuspended = false;
 
   constructor(
     private readonly redis: RedisClient,
@@ -144,7 +146,24 @@ export class SessionStore {
 
   /** Remembers a session just read from (or written to) Redis, unless trust is off. */
   private trust(session: SessionRecord, readAt: number): void {
-    if (this.policy.trustMs > 0) this.verified.set(session.id, { session, readAt });
+    if (this.policy.trustMs > 0 && !this.trustSuspended) this.verified.set(session.id, { session, readAt });
+  }
+
+  /** Trusts no session read so far, and none read from now until resumeTrust: an end may be announced unheard. */
+  suspendTrust(): void {
+    this.trustSuspended = true;
+    this.forgetAll();
+  }
+
+  /** Ends are heard again: sessions read from now on may be trusted (none read before). */
+  resumeTrust(): void {
+    this.trustSuspended = false;
+    this.forgetAll();
+  }
+
+  private forgetAll(): void {
+    this.endsSeen++;
+    this.verified.clear();
   }
 
   /** Keeps a token's owner, and at most TOKEN_CACHE_SIZE of them (with their verified sessions). */

@@ -1,19 +1,21 @@
 import { CloseCode } from "graphql-ws";
 import type { Logger } from "pino";
-import type { AppPubSub } from "../../redis/pubsub";
+import { retryDelayMs, type AppPubSub } from "../../redis/pubsub";
 import type { ConnectionRegistry } from "../../server/connections";
 import { Topic } from "../topics";
-import type { EndedSession, SessionStore } from "./session.store";
+import type { EndedSession, SessionRecord, SessionStore } from "./session.store";
 
 /**
  * Cuts ended sessions off this instance's sockets (and what it remembers of them): at once when
  * any instance announces the end (SessionEnded), and on a periodic check that also finds
  * sessions that expired. The check touches each session with an open socket, so a connected
- * client keeps its session alive until its absolute lifetime ends.
+ * client keeps its session alive until its absolute lifetime ends. While the pub/sub connection
+ * is down no announcement can arrive: the instance then trusts no session it read, and once the
+ * connection is back it reads every session it holds sockets of at once.
  */
 export class SessionWatcher {
   private timer?: NodeJS.Timeout;
-  private unlisten?: () => void;
+  private unlisten: (() => void)[] = [];
 
   constructor(
     private readonly store: SessionStore,
@@ -24,17 +26,29 @@ export class SessionWatcher {
   ) {}
 
   async start(): Promise<void> {
-    this.unlisten = await this.pubSub.listen(Topic.SessionEnded, undefined, ({ sessionId }) => {
+    const { gaps } = this.pubSub;
+    const onLost = () => this.store.suspendTrust();
+    gaps.on("lost", onLost);
+    this.unlisten.push(() => gaps.off("lost", onLost));
+    const onEnded = ({ sessionId }: EndedSession) => {
       this.store.forget(sessionId);
       this.registry.closeSession(sessionId, CloseCode.Unauthorized, "Session ended");
-    });
+    };
+    this.unlisten.push(
+      await this.pubSub.listen(Topic.SessionEnded, undefined, onEnded, () => {
+        this.store.resumeTrust();
+        void this.recheck();
+      }),
+    );
     this.timer = setInterval(() => void this.check(), this.checkIntervalMs);
     this.timer.unref();
   }
 
   stop(): void {
     clearInterval(this.timer);
-    this.unlisten?.();
+    this.timer = undefined;
+    this.unlisten.forEach((stop) => stop());
+    this.unlisten = [];
   }
 
   /** Announces ended sessions to every instance (this one included). */
@@ -42,15 +56,31 @@ export class SessionWatcher {
     await Promise.all(ended.map((e) => this.pubSub.publish(Topic.SessionEnded, undefined, e)));
   }
 
+  /** The periodic check: touches each session held here; closes the sockets of those that ended. */
   async check(): Promise<void> {
-    const sessions = this.registry.sessions();
-    const results = await Promise.allSettled(sessions.map((s) => this.store.touch(s.userId, s.sessionId)));
-    results.forEach((result, i) => {
-      if (result.status === "fulfilled" && result.value === null) {
-        this.registry.closeSession(sessions[i].sessionId, CloseCode.Unauthorized, "Session expired");
-      }
-    });
-    const failed = results.filter((r) => r.status === "rejected").length;
+    const failed = await this.closeEnded((s) => this.store.touch(s.userId, s.sessionId), "Session expired");
     if (failed > 0) this.log.warn({ failed }, "session check could not reach Redis");
+  }
+
+  /**
+   * After a gap in the pub/sub connection: reads every session held here (their reads leave in
+   * one write) and closes the sockets of those that ended; read again, while Redis is not back
+   * for commands, until every session was read.
+   */
+  async recheck(attempt = 0): Promise<void> {
+    const failed = await this.closeEnded((s) => this.store.get(s.userId, s.sessionId), "Session ended");
+    if (failed === 0) return;
+    await new Promise((resolve) => setTimeout(resolve, retryDelayMs(attempt)));
+    if (this.timer) return this.recheck(attempt + 1);
+  }
+
+  /** Reads each session held here; closes the sockets of the ended ones; returns how many reads failed. */
+  private async closeEnded(read: (s: { userId: string; sessionId: string }) => Promise<SessionRecord | null>, reason: string): Promise<number> {
+    const sessions = this.registry.sessions();
+    const results = await Promise.allSettled(sessions.map(read));
+    results.forEach((result, i) => {
+      if (result.status === "fulfilled" && result.value === null) this.registry.closeSession(sessions[i].sessionId, CloseCode.Unauthorized, reason);
+    });
+    return results.filter((r) => r.status === "rejected").length;
   }
 }

@@ -4,7 +4,7 @@ import type { AppContext } from "../../server/context";
 import { Topic } from "../topics";
 import type { SettingsChangedPayload } from "./settings.events";
 import { MAX_EXTRA_ENTRIES, validateSettingsUpdate } from "./settings.rules";
-import { fromPayload } from "./settings.store";
+import { fromPayload, toPayload } from "./settings.store";
 import { Settings, SettingsInput } from "./settings.type";
 
 /**
@@ -43,12 +43,26 @@ export class SettingsResolver {
   }
 
   @Subscription(() => Settings, {
-    description: "The caller's settings after every change, from any device.",
+    description:
+      "The caller's settings after every change, from any device. After the service missed changes (a gap in its Redis pub/sub connection), the current settings once, if they moved.",
     subscribe: async ({ context }) => {
       const ctx = context as AppContext;
       // Resolve the caller first: an anonymous socket gets UNAUTHENTICATED, never a shared channel.
       const { userId } = await ctx.requireSession();
-      return ctx.services.pubSub.subscribe(Topic.SettingsChanged, userId);
+      const { pubSub, settings } = ctx.services;
+      // The version the subscriber is known to have: where a catch-up after a gap starts from.
+      let version = (await settings.get(userId)).version;
+      return pubSub.subscribeMany(Topic.SettingsChanged, [userId], {
+        accept: (payload) => {
+          if (payload.version <= version) return false;
+          version = payload.version;
+          return true;
+        },
+        read: async () => {
+          const current = await settings.get(userId);
+          return current.version > version ? [toPayload(current)] : [];
+        },
+      });
     },
   })
   settingsChanged(@Root() payload: SettingsChangedPayload): Settings {

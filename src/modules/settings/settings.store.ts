@@ -104,3 +104,10 @@ export function fromPayload(payload: Omit<SettingsChangedPayload, "updatedAt"> &
     updatedAt: payload.updatedAt,
   };
 }
+
+/** The settings as a change event carries them (every version after 0 has an updatedAt). */
+export function toPayload(record: SettingsRecord): SettingsChangedPayload {
+  const { theme, language, timezone, notifications, version } = record;
+  const extra = Object.fromEntries(record.extra.map(({ key, value }) => [key, value]));
+  return { theme, language, timezone, notifications, extra, version, updatedAt: record.updatedAt ?? new Date(0).toISOString() };
+}
