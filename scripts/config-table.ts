@@ -1,11 +1,11 @@
-// The README's configuration table, made from src/config/config.ts (the one list of variables).
-//   npm run docs:config     rewrites the table between the markers in README.md
-// test/unit/config-table.test.ts fails when the README's table is not what this makes.
+// The configuration table of docs/configuration.md, made from src/config/config.ts (the one list of variables).
+//   npm run docs:config     rewrites the table between the markers in docs/configuration.md
+// test/unit/config-table.test.ts fails when that table is not what this makes.
 import { readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { configVariables } from "../src/config/config";
 
-export const README = path.join(__dirname, "..", "README.md");
+export const README = path.join(__dirname, "..", "docs", "configuration.md");
 export const START = "<!-- config-table:start -->";
 export const END = "<!-- config-table:end -->";
 
@@ -25,7 +25,7 @@ export function tableIn(readme: string): string {
   const start = readme.indexOf(START);
   const end = readme.indexOf(END);
   if (start < 0 || end < start || readme.indexOf(START, start + 1) >= 0) {
-    throw new Error(`README.md needs one ${START} followed by one ${END}`);
+    throw new Error(`docs/configuration.md needs one ${START} followed by one ${END}`);
   }
   return readme.slice(start + START.length, end).trim();
 }
@@ -41,9 +41,9 @@ if (require.main === module) {
   const readme = readFileSync(README, "utf8");
   const updated = withConfigTable(readme);
   if (updated === readme) {
-    console.log("README.md: the configuration table is up to date");
+    console.log("docs/configuration.md: the configuration table is up to date");
   } else {
     writeFileSync(README, updated);
-    console.log("README.md: configuration table rewritten from src/config/config.ts");
+    console.log("docs/configuration.md: configuration table rewritten from src/config/config.ts");
   }
 }

@@ -3,6 +3,8 @@ import type { Logger } from "pino";
 import type { Config } from "./config/config";
 import {
   createIdentityVerifier,
+  InstanceAnnouncer,
+  InstanceStore,
   MessageStore,
   PresenceStore,
   PresenceTracker,
@@ -12,6 +14,7 @@ import {
   SessionWatcher,
   SettingsStore,
 } from "./modules";
+import { timeCommands } from "./redis/command-timing";
 import { connectRedis, quitRedis } from "./redis/connections";
 import { startEmbeddedRedis, type EmbeddedRedis } from "./redis/embedded";
 import { createPubSub } from "./redis/pubsub";
@@ -19,6 +22,7 @@ import { ConnectionRegistry, WebSocketCloseCode } from "./server/connections";
 import type { Services } from "./server/context";
 import { createHttpServer } from "./server/http";
 import { createLogger } from "./server/logger";
+import { Metrics } from "./server/metrics";
 import { createSchema } from "./server/schema";
 import { attachWebSocketServer } from "./server/ws";
 
@@ -46,7 +50,7 @@ export interface BackgroundTask {
 
 export async function startApp(config: Config, log: Logger = createLogger(config.logLevel)): Promise<App> {
   let embedded: EmbeddedRedis | undefined;
-  if (!config.redisUrl) {
+  if (!config.redisUrl && !config.redisSentinels) {
     embedded = await startEmbeddedRedis({ dataDir: config.dataDir });
     log.info({ dataDir: config.dataDir }, "embedded redis-server started");
   }
@@ -59,9 +63,21 @@ export async function startApp(config: Config, log: Logger = createLogger(config
 }
 
 async function startWithRedis(config: Config, log: Logger, embedded: EmbeddedRedis | undefined): Promise<App> {
-  const redisUrl = config.redisUrl ?? embedded!.url;
-  const redis = await connectRedis({ url: redisUrl, cluster: config.redisCluster, commandTimeoutMs: config.redisCommandTimeoutMs });
-  const pubSub = createPubSub(redis, config.keyPrefix);
+  const redis = await connectRedis({
+    url: config.redisUrl ?? embedded?.url,
+    cluster: config.redisCluster,
+    sentinel: config.redisSentinels && {
+      sentinels: config.redisSentinels,
+      name: config.redisSentinelName,
+      password: config.redisSentinelPassword,
+    },
+    commandTimeoutMs: config.redisCommandTimeoutMs,
+  });
+  // One registry per App: several may run in one process (the tests do).
+  const metrics = new Metrics();
+  for (const client of [redis.command, redis.publisher, redis.subscriber]) timeCommands(client, metrics.redisCommand);
+  const pubSub = createPubSub(redis, config.keyPrefix, { onCaughtUp: (topic) => metrics.subscriptionCaughtUp(topic) });
+  pubSub.gaps.on("resumed", () => metrics.pubsubReconnects.inc());
   const connections = new ConnectionRegistry();
   const sessions = new SessionStore(redis.command, config.keyPrefix, {
     idleTimeoutMs: config.sessionIdleTimeoutMs,
@@ -70,7 +86,7 @@ async function startWithRedis(config: Config, log: Logger, embedded: EmbeddedRed
     trustMs: config.redisCluster ? 0 : SESSION_TRUST_MS,
     maxPerUser: config.sessionMaxPerUser,
   });
-  const sessionWatcher = new SessionWatcher(sessions, connections, pubSub, config.sessionTouchIntervalMs, log);
+  const sessionWatcher = new SessionWatcher(sessions, connections, pubSub, config.sessionTouchIntervalMs, log, metrics);
   const presence = new PresenceStore(redis.command, config.keyPrefix, config.presenceTtlMs);
   // Leases are refreshed (and expired ones swept) 3 times per TTL: see "Going offline" in docs/api.md for the bound.
   const presenceTracker = new PresenceTracker(
@@ -78,6 +94,7 @@ async function startWithRedis(config: Config, log: Logger, embedded: EmbeddedRed
     connections,
     { intervalMs: Math.max(1, Math.floor(config.presenceTtlMs / 3)), maxSocketsPerUser: config.socketMaxPerUser },
     log,
+    metrics,
   );
   const services: Services = {
     config,
@@ -91,11 +108,14 @@ async function startWithRedis(config: Config, log: Logger, embedded: EmbeddedRed
     presence,
     presenceTracker,
     settings: new SettingsStore(redis.command, config.keyPrefix),
+    instances: new InstanceStore(redis.command, config.keyPrefix, config.instanceRefreshIntervalMs),
     messages: new MessageStore(redis.command, config.keyPrefix, {
       maxMessages: config.inboxMaxMessages,
       retentionMs: config.inboxRetentionMs,
+      waitFor: config.redisWaitReplicas > 0 ? { replicas: config.redisWaitReplicas, timeoutMs: config.redisWaitTimeoutMs } : undefined,
     }),
-    rateLimits: new RateLimits(redis.command, config.keyPrefix, config),
+    rateLimits: new RateLimits(redis.command, config.keyPrefix, config, (name) => metrics.rateLimitRefusals[name].inc()),
+    metrics,
   };
   const backgroundTasks: BackgroundTask[] = [sessionWatcher, presenceTracker];
 
@@ -103,6 +123,21 @@ async function startWithRedis(config: Config, log: Logger, embedded: EmbeddedRed
   const { httpServer, apollo } = await createHttpServer(schema, services);
   httpServer.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
   const ws = attachWebSocketServer(httpServer, schema, services);
+  metrics.readAtScrape({ openWebSockets: () => ws.wss.clients.size, onlineUsers: async () => (await presence.online(0, null)).count });
+  // Pushed last, so it is the first task to stop: the record goes once HTTP is drained, before the presence goodbye.
+  backgroundTasks.push(
+    new InstanceAnnouncer(
+      services.instances,
+      presenceTracker.instanceId,
+      {
+        sockets: () => ws.load().sockets,
+        subscriptions: () => ws.load().subscriptions,
+        messagesStored: () => services.messages.stored,
+        onlineCount: async () => (await presence.online(0, null)).count,
+      },
+      log,
+    ),
+  );
   /** Undoes what this function started (not the embedded Redis: startApp owns it). */
   const release = async () => {
     ws.wss.clients.forEach((socket) => socket.close(WebSocketCloseCode.GoingAway, "Server shutting down"));
@@ -123,7 +158,7 @@ async function startWithRedis(config: Config, log: Logger, embedded: EmbeddedRed
   }
   const { port } = httpServer.address() as AddressInfo;
   const url = `http://${config.host.includes(":") ? `[${config.host}]` : config.host}:${port}/graphql`;
-  log.info({ url, authMode: config.authMode, redis: embedded ? "embedded" : config.redisCluster ? "cluster" : "external" }, "sessionhub listening");
+  log.info({ url, authMode: config.authMode, redis: embedded ? "embedded" : config.redisCluster ? "cluster" : config.redisSentinels ? "sentinel" : "external" }, "sessionhub listening");
 
   let stopping: Promise<void> | undefined;
   const stop = () =>

@@ -2,7 +2,7 @@ import "reflect-metadata";
 import type { Logger } from "pino";
 import { startApp, type App } from "./app";
 import { ConfigError, loadConfig, type Config } from "./config/config";
-import { RedisNotInstalledError } from "./redis/embedded";
+import { StartupError } from "./errors/startup";
 import { createLogger, routeConsoleTo } from "./server/logger";
 
 /** Longest a graceful stop may take before the process exits anyway. */
@@ -57,7 +57,8 @@ async function main(): Promise<void> {
   try {
     app = await startApp(config, log);
   } catch (err) {
-    if (err instanceof RedisNotInstalledError) log.fatal(err.message);
+    // A StartupError's message says it all (what failed, what to do): no stack.
+    if (err instanceof StartupError) log.fatal(err.fields, err.message);
     else log.fatal({ err }, "could not start");
     process.exit(1);
   }

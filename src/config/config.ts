@@ -4,7 +4,7 @@
  * into one log line and exit code 1.
  *
  * VARIABLES is the one list of environment variables: name, default, parser and meaning. Config,
- * loadConfig and the README's table (`npm run docs:config`, checked by a test) all come from it,
+ * loadConfig and docs/configuration.md's table (`npm run docs:config`, checked by a test) all come from it,
  * so a new variable is one entry there (and, if it constrains another variable, one check in
  * checkCombinations).
  */
@@ -25,7 +25,7 @@ export interface Variable<T> {
   readonly default?: string;
   /** The value of the text (the default when unset; undefined when unset without a default); throws ConfigError. */
   readonly parse: (raw: string | undefined) => T;
-  /** What it does and what it accepts: one line of Markdown, the "meaning" column of the README's table. */
+  /** What it does and what it accepts: one line of Markdown, the "meaning" column of docs/configuration.md's table. */
   readonly doc: string;
 }
 
@@ -100,6 +100,24 @@ function parseTrustProxy(name: string, raw: string): TrustProxy {
   return list;
 }
 
+/** A Redis Sentinel's address. */
+export interface HostPort {
+  host: string;
+  port: number;
+}
+
+/** "10.0.0.1:26379,sentinel-2:26379,[::1]:26379": one or more host:port pairs. */
+function parseHostPorts(name: string, raw: string): HostPort[] {
+  return raw.split(",").map((entry) => {
+    const m = /^(?:\[([^\]]+)\]|([^:\s[\]]+)):(\d+)$/.exec(entry.trim());
+    const port = m ? Number(m[3]) : NaN;
+    if (!m || port < 1 || port > 65535) {
+      throw new ConfigError(`${name}: expected comma-separated host:port pairs such as 10.0.0.1:26379,10.0.0.2:26379; got '${entry.trim()}'`);
+    }
+    return { host: m[1] ?? m[2], port };
+  });
+}
+
 // The kinds of variable. Each parser falls back to its default itself, so its type needs no `!`.
 
 const text = (v: WithDefault): Variable<string> => ({ ...v, parse: (raw) => raw ?? v.default });
@@ -134,6 +152,12 @@ const optionalFlag = (v: Described): Variable<boolean | undefined> => ({
   parse: (raw) => (raw === undefined ? undefined : parseOneOf(v.name, raw, ["true", "false"]) === "true"),
 });
 
+/** Comma-separated host:port pairs; unset stays unset. */
+const hostPorts = (v: Described): Variable<HostPort[] | undefined> => ({
+  ...v,
+  parse: (raw) => (raw === undefined ? undefined : parseHostPorts(v.name, raw)),
+});
+
 /** Comma-separated origins (scheme, host, port), each written as a browser sends it in `Origin`; unset stays unset. */
 const origins = (v: Described): Variable<string[] | undefined> => ({
   ...v,
@@ -163,7 +187,22 @@ const VARIABLES = {
       "With `REDIS_CLUSTER=true`: comma-separated `redis://` or `rediss://` URLs of seed nodes",
   }),
   redisCluster: flag({ name: "REDIS_CLUSTER", default: "false", doc: "`true` connects to a Redis Cluster whose seed nodes `REDIS_URL` names" }),
-  dataDir: text({ name: "DATA_DIR", default: "./data", doc: "where the private redis-server keeps its AOF (and `redis.pid`)" }),
+  redisSentinels: hostPorts({
+    name: "REDIS_SENTINELS",
+    doc:
+      "comma-separated `host:port` of Redis Sentinels: connects to the master they name `REDIS_SENTINEL_NAME` and follows its failovers; " +
+      "`REDIS_URL`, if set, gives only the master's user, password and TLS (`rediss://`: also to the Sentinels). Not with `REDIS_CLUSTER`",
+  }),
+  redisSentinelName: text({ name: "REDIS_SENTINEL_NAME", default: "mymaster", doc: "the master's name in the Sentinels' `sentinel monitor` line" }),
+  redisSentinelPassword: optionalText({
+    name: "REDIS_SENTINEL_PASSWORD",
+    doc: "the Sentinels' own password (their `requirepass`), if they have one; the master's is in `REDIS_URL`",
+  }),
+  dataDir: text({
+    name: "DATA_DIR",
+    default: "./data",
+    doc: "where the private redis-server keeps its AOF (and `redis.pid`); one instance per folder (it locks `sessionhub.lock` there)",
+  }),
   keyPrefix: text({
     name: "KEY_PREFIX",
     default: "sh:",
@@ -173,6 +212,22 @@ const VARIABLES = {
     name: "REDIS_COMMAND_TIMEOUT",
     default: "2s",
     doc: "a Redis command not answered by then fails the request with `SERVICE_UNAVAILABLE`",
+  }),
+  redisWaitReplicas: integer({
+    name: "REDIS_WAIT_REPLICAS",
+    default: "0",
+    min: 0,
+    max: 100,
+    doc:
+      "`sendMessage` answers only once this many replicas have the message (Redis `WAIT`; which failovers that covers: docs/operations.md); " +
+      "`0`: off. Not with `REDIS_CLUSTER` or the private redis-server",
+  }),
+  redisWaitTimeoutMs: duration({
+    name: "REDIS_WAIT_TIMEOUT",
+    default: "500ms",
+    doc:
+      "with `REDIS_WAIT_REPLICAS`: replicas not confirming by then fail `sendMessage` with `SERVICE_UNAVAILABLE` " +
+      "(the message may be stored: retry with the same `clientMessageId`); shorter than `REDIS_COMMAND_TIMEOUT`",
   }),
   authMode: oneOf({
     name: "AUTH_MODE",
@@ -190,6 +245,19 @@ const VARIABLES = {
   adminApiKey: optionalText({
     name: "ADMIN_API_KEY",
     doc: "key of the admin operations (header `x-api-key`), at least 16 characters; unset disables them",
+  }),
+  metricsToken: optionalText({
+    name: "METRICS_TOKEN",
+    doc:
+      "bearer token of `GET /metrics` (Prometheus text format; header `Authorization: Bearer <token>`), " +
+      "at least 16 of `A-Z a-z 0-9 - . _ ~ + /`; unset: `/metrics` answers 404",
+  }),
+  instanceRefreshIntervalMs: duration({
+    name: "INSTANCE_REFRESH_INTERVAL",
+    default: "5s",
+    doc:
+      "how often each instance refreshes its record in the instance registry (sockets, subscriptions, load: the admin page) and the totals are sampled (the last 60 samples are kept); " +
+      "a record not refreshed for 3 intervals drops out",
   }),
   sessionIdleTimeoutMs: duration({ name: "SESSION_IDLE_TIMEOUT", default: "7d", doc: "a session unused this long ends (sliding)" }),
   sessionMaxAgeMs: duration({
@@ -341,7 +409,16 @@ function checkCombinations(config: Config): void {
   if (!/^[A-Za-z0-9_:.-]*$/.test(config.keyPrefix)) {
     throw new ConfigError(`KEY_PREFIX: expected letters, digits and _ : . - only; got '${config.keyPrefix}'`);
   }
-  if (config.redisCluster) {
+  if (config.redisSentinels) {
+    if (config.redisCluster) {
+      throw new ConfigError("REDIS_SENTINELS: set either REDIS_SENTINELS (one master, replicas and Sentinels) or REDIS_CLUSTER=true, not both");
+    }
+    if (config.redisUrl && !/^rediss?:\/\/[^,]*$/.test(config.redisUrl)) {
+      throw new ConfigError(
+        "REDIS_URL: with REDIS_SENTINELS, expected one redis:// or rediss:// URL (only its user, password and TLS are used; the Sentinels name the master)",
+      );
+    }
+  } else if (config.redisCluster) {
     if (!config.redisUrl) {
       throw new ConfigError("REDIS_CLUSTER: cluster mode needs REDIS_URL (seed node URLs, comma-separated); the embedded redis-server is one node");
     }
@@ -352,6 +429,19 @@ function checkCombinations(config: Config): void {
     throw new ConfigError("REDIS_URL: a list of URLs names Redis Cluster seed nodes; set REDIS_CLUSTER=true");
   } else if (config.redisUrl && !/^(redis|rediss|unix):\/\//.test(config.redisUrl)) {
     throw new ConfigError("REDIS_URL: expected a redis://, rediss:// or unix:// URL");
+  }
+  if (config.redisWaitReplicas > 0) {
+    if (config.redisCluster) {
+      // The Cluster client sends a keyless WAIT to a node of its choice, not after the write on that write's connection.
+      throw new ConfigError("REDIS_WAIT_REPLICAS: not supported with REDIS_CLUSTER=true; set it to 0");
+    }
+    if (!config.redisUrl && !config.redisSentinels) {
+      throw new ConfigError("REDIS_WAIT_REPLICAS: the private redis-server has no replicas; set REDIS_URL or REDIS_SENTINELS, or set it to 0");
+    }
+    // Commands sent behind a WAIT on the same connection wait for it: it must end before they time out.
+    if (config.redisWaitTimeoutMs >= config.redisCommandTimeoutMs) {
+      throw new ConfigError("REDIS_WAIT_TIMEOUT: expected a duration shorter than REDIS_COMMAND_TIMEOUT");
+    }
   }
   if (config.authMode === "dev" && config.nodeEnv === "production" && !config.allowDevAuth) {
     throw new ConfigError(
@@ -376,6 +466,10 @@ function checkCombinations(config: Config): void {
   }
   if (config.adminApiKey !== undefined && config.adminApiKey.length < 16) {
     throw new ConfigError("ADMIN_API_KEY: expected at least 16 characters");
+  }
+  // The value is a secret: the message never shows it.
+  if (config.metricsToken !== undefined && !/^[A-Za-z0-9._~+/-]{16,512}$/.test(config.metricsToken)) {
+    throw new ConfigError("METRICS_TOKEN: expected at least 16 (at most 512) of the characters A-Z a-z 0-9 - . _ ~ + /");
   }
   if (config.sessionMaxAgeMs < config.sessionIdleTimeoutMs) {
     throw new ConfigError("SESSION_MAX_AGE: expected a duration no shorter than SESSION_IDLE_TIMEOUT");

@@ -41,12 +41,13 @@ export class RateLimitedError extends AppError {
 
 /**
  * True for the errors ioredis raises when Redis cannot answer (down, timed out, reconnecting),
- * as opposed to a reply error from a command that ran.
+ * and for a refused write that ran nothing (a demoted master's READONLY, min-replicas-to-write's
+ * NOREPLICAS), as opposed to a reply error from a command that ran.
  */
 export function isRedisUnavailable(err: unknown): boolean {
   if (!(err instanceof Error)) return false;
   if (err.name === "MaxRetriesPerRequestError" || err.name === "ClusterAllFailedError") return true;
-  return /Command timed out|Connection is closed|Stream isn't writeable|ECONNREFUSED|ECONNRESET|EPIPE|ETIMEDOUT|CLUSTERDOWN|LOADING|TRYAGAIN|Failed to refresh slots cache|None of startup nodes is available|Cluster isn't ready|enableOfflineQueue/.test(
+  return /Command timed out|Connection is closed|Stream isn't writeable|ECONNREFUSED|ECONNRESET|EPIPE|ETIMEDOUT|CLUSTERDOWN|LOADING|TRYAGAIN|READONLY|NOREPLICAS|MASTERDOWN|Failed to refresh slots cache|None of startup nodes is available|Cluster isn't ready|enableOfflineQueue/.test(
     err.message,
   );
 }

@@ -1,4 +1,5 @@
 import { Cluster, Redis, type RedisOptions } from "ioredis";
+import { connectAll, connectError } from "./connect-error";
 
 /**
  * A command connection: one Redis, or a Redis Cluster (ioredis routes each command by its key's
@@ -17,11 +18,25 @@ export interface RedisConnections {
   subscriber: RedisClient;
 }
 
+/** Redis Sentinels that name the master of a group of one master and its replicas. */
+export interface SentinelOptions {
+  sentinels: { host: string; port: number }[];
+  /** The master's name in the Sentinels' configuration. */
+  name: string;
+  /** The Sentinels' own password, if they have one. */
+  password?: string;
+}
+
 export interface RedisConnectOptions {
-  /** One URL; in cluster mode a comma-separated list of seed node URLs (any reachable one is enough). */
-  url: string;
+  /**
+   * One URL; in cluster mode a comma-separated list of seed node URLs (any reachable one is
+   * enough); with `sentinel`, optional, and only its user, password and scheme (TLS) are used.
+   */
+  url?: string;
   /** Connect to a Redis Cluster instead of one Redis. */
   cluster: boolean;
+  /** Connect to the master these Sentinels name, and follow its failovers. */
+  sentinel?: SentinelOptions;
   /** A command not answered within this fails (the resolver then reports SERVICE_UNAVAILABLE). */
   commandTimeoutMs: number;
 }
@@ -71,29 +86,55 @@ function coalesceWrites(redis: Redis): void {
   });
 }
 
+/** The user, password and TLS of a redis:// or rediss:// URL. */
+function credentialsOf(url: URL): Pick<RedisOptions, "username" | "password" | "tls"> {
+  return {
+    username: url.username ? decodeURIComponent(url.username) : undefined,
+    password: url.password ? decodeURIComponent(url.password) : undefined,
+    tls: url.protocol === "rediss:" ? {} : undefined,
+  };
+}
+
 /** The seed nodes of a cluster URL list, and what every node connection needs (auth, TLS). */
 function clusterSeeds(urls: string): { nodes: { host: string; port: number }[]; nodeOptions: RedisOptions } {
   const parsed = urls.split(",").map((u) => new URL(u.trim()));
-  const first = parsed[0];
   return {
     nodes: parsed.map((u) => ({ host: u.hostname, port: Number(u.port || 6379) })),
     // Nodes found through CLUSTER SLOTS are not in the list, so credentials and TLS of the first
     // seed apply to every node.
-    nodeOptions: {
-      username: first.username ? decodeURIComponent(first.username) : undefined,
-      password: first.password ? decodeURIComponent(first.password) : undefined,
-      tls: first.protocol === "rediss:" ? {} : undefined,
-    },
+    nodeOptions: credentialsOf(parsed[0]),
+  };
+}
+
+/** A master found through Sentinels: the master's credentials from `url`, TLS to master and Sentinels alike. */
+function sentinelClientOptions(sentinel: SentinelOptions, url: string | undefined): RedisOptions {
+  const credentials = url ? credentialsOf(new URL(url)) : {};
+  return {
+    ...credentials,
+    sentinels: sentinel.sentinels,
+    name: sentinel.name,
+    sentinelPassword: sentinel.password,
+    enableTLSForSentinelMode: credentials.tls !== undefined,
+    sentinelTLS: credentials.tls,
+    sentinelRetryStrategy: reconnectDelay,
+    // The Sentinels announce a failover (+switch-master): drop the connection then, so it goes to
+    // the new master at once instead of writing to the old one until the Sentinels demote it.
+    failoverDetector: true,
+    // A demoted master refuses writes with READONLY (and ran nothing): reconnect, which asks the
+    // Sentinels for the master again, and send the command there.
+    reconnectOnError: (err) => (err.message.startsWith("READONLY") ? 2 : false),
   };
 }
 
 function createClient(options: RedisConnectOptions, redisOptions: RedisOptions): RedisClient {
   if (!options.cluster) {
-    const redis = new Redis(options.url, redisOptions);
+    const redis = options.sentinel
+      ? new Redis({ ...redisOptions, ...sentinelClientOptions(options.sentinel, options.url) })
+      : new Redis(urlOf(options), redisOptions);
     coalesceWrites(redis);
     return redis;
   }
-  const { nodes, nodeOptions } = clusterSeeds(options.url);
+  const { nodes, nodeOptions } = clusterSeeds(urlOf(options));
   const cluster = new Cluster(nodes, {
     lazyConnect: true,
     // Per node; ioredis keeps node connections from reconnecting on their own (the Cluster
@@ -108,6 +149,11 @@ function createClient(options: RedisConnectOptions, redisOptions: RedisOptions):
   return cluster;
 }
 
+function urlOf(options: RedisConnectOptions): string {
+  if (!options.url) throw new Error("connectRedis: a URL is needed unless connecting through Sentinels");
+  return options.url;
+}
+
 export async function connectRedis(options: RedisConnectOptions): Promise<RedisConnections> {
   const command = createClient(options, clientOptions("command", options.commandTimeoutMs));
   const publisher = createClient(options, clientOptions("publisher", options.commandTimeoutMs));
@@ -117,10 +163,10 @@ export async function connectRedis(options: RedisConnectOptions): Promise<RedisC
   // ioredis emits 'error' on every failed reconnect; without a listener Node would crash.
   for (const client of all) client.on("error", () => undefined);
   try {
-    await Promise.all(all.map((c) => c.connect()));
+    await connectAll(all);
   } catch (err) {
     all.forEach((c) => c.disconnect());
-    throw err;
+    throw await connectError(options, err);
   }
   return { command, publisher, subscriber };
 }

@@ -2,6 +2,8 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { accessSync, constants, mkdirSync, readFileSync, rmSync } from "node:fs";
 import net from "node:net";
 import path from "node:path";
+import { StartupError } from "../errors/startup";
+import { lockDataDir } from "./data-dir-lock";
 
 /** A redis-server child process that keeps its data (AOF, fsync every second) in a directory. */
 export interface EmbeddedRedis {
@@ -9,7 +11,7 @@ export interface EmbeddedRedis {
   stop(): Promise<void>;
 }
 
-export class RedisNotInstalledError extends Error {
+export class RedisNotInstalledError extends StartupError {
   override name = "RedisNotInstalledError";
   constructor() {
     super(
@@ -56,6 +58,24 @@ export async function startEmbeddedRedis(options: EmbeddedRedisOptions): Promise
   if (!binary) throw new RedisNotInstalledError();
   const dir = path.resolve(options.dataDir);
   mkdirSync(dir, { recursive: true });
+  const lock = await lockDataDir(dir);
+  try {
+    const child = await startLocked(binary, dir, options);
+    return {
+      url: child.url,
+      stop: async () => {
+        await stopChild(child.process);
+        await lock.release();
+      },
+    };
+  } catch (err) {
+    await lock.release();
+    throw err;
+  }
+}
+
+/** Starts redis-server on `dir`, which this process has locked. */
+async function startLocked(binary: string, dir: string, options: EmbeddedRedisOptions): Promise<{ url: string; process: ChildProcess }> {
   const pidFile = path.join(dir, PID_FILE);
   await stopLeftover(pidFile);
   const port = await freePort();
@@ -72,7 +92,7 @@ export async function startEmbeddedRedis(options: EmbeddedRedisOptions): Promise
     { stdio: ["ignore", "pipe", "pipe"], detached: true },
   );
   await waitUntilReady(child, options.onOutput);
-  return { url: `redis://127.0.0.1:${port}`, stop: () => stopChild(child) };
+  return { url: `redis://127.0.0.1:${port}`, process: child };
 }
 
 /** redis-server writes its pid here and removes the file when it exits cleanly. */
@@ -82,6 +102,8 @@ export const PID_FILE = "redis.pid";
  * A service killed with SIGKILL cannot stop its redis-server, which then keeps running and
  * holding the AOF. Before starting a new one on the same directory, stop the one recorded in the
  * pid file (if it is still a running redis-server) so two servers never write the same files.
+ * This runs with the directory locked (lockDataDir), so that redis-server is an orphan: a live
+ * instance would hold the lock, and its redis-server is never touched.
  */
 async function stopLeftover(pidFile: string): Promise<void> {
   let pid: number;

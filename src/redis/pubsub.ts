@@ -59,7 +59,13 @@ export const channelName = (prefix: string, topic: string, id?: unknown) =>
  */
 export const receivedIOHandled = () => new Promise<void>((resolve) => setImmediate(resolve));
 
-export function createPubSub(connections: RedisConnections, prefix: string): AppPubSub {
+/** What the pub/sub tells its owner (the metrics). */
+export interface PubSubHooks {
+  /** A subscription with `catchUp` has delivered what it read after a gap. */
+  onCaughtUp?(topic: Topic): void;
+}
+
+export function createPubSub(connections: RedisConnections, prefix: string, hooks: PubSubHooks = {}): AppPubSub {
   const redisPubSub = new RedisPubSub({ publisher: connections.publisher, subscriber: connections.subscriber });
   const gaps = new SubscriberGaps(connections.subscriber);
   const listen = async <T extends Topic>(
@@ -92,6 +98,7 @@ export function createPubSub(connections: RedisConnections, prefix: string): App
       if (stopped || !catchUp) return;
       try {
         for (const payload of await catchUp.read()) if (!stopped) deliver(payload);
+        if (!stopped) hooks.onCaughtUp?.(topic);
       } catch {
         // Redis is not back for commands yet: read again while the subscription lasts.
         await new Promise((resolve) => setTimeout(resolve, retryDelayMs(attempt)));

@@ -3,6 +3,7 @@ import type { Config } from "../config/config";
 import { unauthenticated } from "../errors/errors";
 import type {
   IdentityVerifier,
+  InstanceStore,
   MessageStore,
   PresenceStore,
   PresenceTracker,
@@ -16,6 +17,7 @@ import type { RedisClient } from "../redis/connections";
 import type { AppPubSub } from "../redis/pubsub";
 import { assertAdmin } from "./auth";
 import type { ConnectionRegistry } from "./connections";
+import type { Metrics } from "./metrics";
 import type { SocketLimits } from "./socket-limits";
 
 /** Everything resolvers reach, built once per instance. */
@@ -32,9 +34,13 @@ export interface Services {
   presence: PresenceStore;
   presenceTracker: PresenceTracker;
   settings: SettingsStore;
+  /** The instance registry (the admin page's instances and trend). */
+  instances: InstanceStore;
   messages: MessageStore;
   /** The rate limits (Redis budgets shared by every instance): resolvers call `consume` before their store. */
   rateLimits: RateLimits;
+  /** This instance's metrics (GET /metrics): resolvers count what they did. */
+  metrics: Metrics;
 }
 
 /** What the transport knows about the caller of one operation. */

@@ -9,12 +9,15 @@ import cors from "cors";
 import type { GraphQLSchema } from "graphql";
 import http from "node:http";
 import { formatError } from "../errors/errors";
+import { adminPageRoutes } from "./admin-page";
 import { apolloHttpHandler, sendJson, type HttpHandler } from "./apollo-http";
 import { parseBearer } from "./auth";
 import { clientAddressOf } from "./client-address";
 import { AppContext, type Services } from "./context";
 import { costLimitPlugin, documentParseOptions, documentRules } from "./document-limits";
 import { logOperationErrors } from "./logger";
+import { metricsHandler } from "./metrics";
+import { OperationMetrics, operationMetricsPlugin } from "./operation-metrics";
 import { subscriptionsOverWebSocketPlugin } from "./operation-checks";
 import { graphiqlHandler, prefersHtml } from "./playground";
 
@@ -45,7 +48,7 @@ function withCorsForBrowsers(handler: HttpHandler, allowedOrigins: string[] | un
 /** /graphql in any case, with an optional trailing slash and a query string. */
 const GRAPHQL_PATH = /^\/graphql\/?(?:\?|$)/i;
 
-/** The HTTP server: /graphql (Apollo Server), /healthz and /readyz; anything else is a 404. */
+/** The HTTP server: /graphql (Apollo Server), /healthz, /readyz, /metrics and the admin page; anything else is a 404. */
 export async function createHttpServer(schema: GraphQLSchema, services: Services) {
   // Requests are handled once Apollo has started (the drain plugin needs the server before).
   const httpServer = http.createServer();
@@ -72,6 +75,7 @@ export async function createHttpServer(schema: GraphQLSchema, services: Services
       subscriptionsOverWebSocketPlugin(),
       costLimitPlugin(schema, services.config.graphqlMaxCost),
       errorLogPlugin(services),
+      operationMetricsPlugin(new OperationMetrics(services.metrics, schema)),
     ],
   });
   await apollo.start();
@@ -100,6 +104,12 @@ export async function createHttpServer(schema: GraphQLSchema, services: Services
         () => sendJson(res, 200, { status: "ready" }),
         () => sendJson(res, 503, { status: "redis unavailable" }),
       ),
+    // Only with METRICS_TOKEN: without it, /metrics is a 404 like any unknown path.
+    ...(services.config.metricsToken
+      ? { "/metrics": metricsHandler(services.metrics, services.config.metricsToken, (err) => services.log.error({ err }, "metrics scrape failed")) }
+      : {}),
+    // Only where admin calls are on: without ADMIN_API_KEY, /admin is a 404 like any unknown path.
+    ...(services.config.adminApiKey ? adminPageRoutes((err) => services.log.error({ err }, "admin page failed")) : {}),
   };
   httpServer.on("request", (req: http.IncomingMessage, res: http.ServerResponse) => {
     const url = req.url ?? "/";

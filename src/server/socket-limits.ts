@@ -2,6 +2,11 @@ import type { GraphQLError } from "graphql";
 import type { Config } from "../config/config";
 import { badInput } from "../errors/errors";
 
+/** The live subscriptions of all the WebSockets of one instance, which their SocketLimits count. */
+export interface SubscriptionTally {
+  live: number;
+}
+
 /**
  * What one WebSocket holds at once: its live subscriptions (at most SOCKET_MAX_SUBSCRIPTIONS)
  * and the users its `presenceChanged` subscriptions watch, all together (at most
@@ -14,13 +19,17 @@ export class SocketLimits {
   private readonly held = new Map<string, number>();
   private watched = 0;
 
-  constructor(private readonly config: Pick<Config, "socketMaxSubscriptions" | "socketMaxWatchedUsers">) {}
+  constructor(
+    private readonly config: Pick<Config, "socketMaxSubscriptions" | "socketMaxWatchedUsers">,
+    private readonly tally: SubscriptionTally = { live: 0 },
+  ) {}
 
   /** Counts a new subscription; the error to refuse it with when the socket holds the most already. */
   subscribe(operationId: string): GraphQLError | undefined {
     const max = this.config.socketMaxSubscriptions;
     if (this.held.size >= max) return badInput(`A WebSocket may hold at most ${max} subscriptions (SOCKET_MAX_SUBSCRIPTIONS); complete one first`);
     this.held.set(operationId, 0);
+    this.tally.live++;
     return undefined;
   }
 
@@ -37,6 +46,13 @@ export class SocketLimits {
   /** Operation `operationId` ended (any operation: one that holds nothing is ignored). */
   end(operationId: string): void {
     this.watched -= this.held.get(operationId) ?? 0;
-    this.held.delete(operationId);
+    if (this.held.delete(operationId)) this.tally.live--;
+  }
+
+  /** The socket closed: what it held is free, also of operations whose end graphql-ws does not report. */
+  release(): void {
+    this.tally.live -= this.held.size;
+    this.held.clear();
+    this.watched = 0;
   }
 }

@@ -1,7 +1,8 @@
 import type { Server } from "node:http";
-import { getOperationAST, type GraphQLSchema } from "graphql";
-import { CloseCode } from "graphql-ws";
+import { getOperationAST, type DocumentNode, type ExecutionArgs, type ExecutionResult, type GraphQLSchema } from "graphql";
+import { CloseCode, type SubscribePayload } from "graphql-ws";
 import { useServer } from "graphql-ws/use/ws";
+import type { Gauge } from "prom-client";
 import { WebSocket, WebSocketServer } from "ws";
 import { formatError, isRedisUnavailable } from "../errors/errors";
 import type { SessionRecord } from "../modules";
@@ -12,9 +13,10 @@ import { AppContext, type Services } from "./context";
 import { documentCache } from "./document-cache";
 import { costRefusal } from "./document-limits";
 import { logOperationErrors } from "./logger";
+import { OperationMetrics } from "./operation-metrics";
 import { operationInputErrors } from "./operation-checks";
 import { subscribeSharingResults } from "./shared-subscribe";
-import { SocketLimits } from "./socket-limits";
+import { SocketLimits, type SubscriptionTally } from "./socket-limits";
 import { checkUpgrade } from "./upgrade-checks";
 
 /** Largest WebSocket message accepted (a GraphQL document with variables). */
@@ -32,6 +34,8 @@ interface SocketState extends Record<PropertyKey, unknown> {
   live?: LiveSocket;
   /** Made at the socket's first subscription. */
   limits?: SocketLimits;
+  /** Each live subscription's share of sessionhub_subscriptions_active, by operation id. */
+  subscribed?: Map<string, Gauge.Internal<string>>;
 }
 
 /**
@@ -50,12 +54,41 @@ export function attachWebSocketServer(httpServer: Server, schema: GraphQLSchema,
   });
   const { connections, log } = services;
   const documentFor = documentCache(schema, services.config);
+  const subscriptions: SubscriptionTally = { live: 0 };
+  const operations = new OperationMetrics(services.metrics, schema);
+  /** When each operation arrived, and its document if it parsed and validated: by its payload, which graphql-ws hands every hook. */
+  const arrivals = new WeakMap<SubscribePayload, { startedAt: number; document: DocumentNode | undefined }>();
+  const shapeOf = (document: DocumentNode | undefined, operationName: string | null | undefined) =>
+    operations.shapeOf(document, document && getOperationAST(document, operationName));
+  /** A query or mutation has its result, or a subscription was set up (or refused by its resolver). */
+  const countOperation = (state: SocketState, id: string, payload: SubscribePayload, args: ExecutionArgs, result: unknown) => {
+    const arrival = arrivals.get(payload);
+    if (!arrival) return;
+    // Counted once: a subscription's stream that fails later reaches onError, and is not counted again.
+    arrivals.delete(payload);
+    const shape = shapeOf(args.document, args.operationName);
+    if (typeof result === "object" && result !== null && Symbol.asyncIterator in result) {
+      operations.record("ws", shape, arrival.startedAt);
+      const active = shape.fields[0].series.active;
+      active?.inc();
+      if (active) (state.subscribed ??= new Map()).set(id, active);
+    } else {
+      const { errors } = result as ExecutionResult;
+      operations.record("ws", shape, arrival.startedAt, errors?.map((e) => formatError(e.toJSON(), e)));
+    }
+  };
+  const endSubscription = (state: SocketState, id: string) => {
+    state.subscribed?.get(id)?.dec();
+    state.subscribed?.delete(id);
+  };
   const cleanup = useServer<ConnectionParams, SocketState>(
     {
       // Every operation's document comes from the cache (graphql-ws's own parse and validate,
       // and its `schema` option, are not used).
       onSubscribe: (ctx, id, payload) => {
+        const startedAt = performance.now();
         const parsed = documentFor(payload.query);
+        arrivals.set(payload, { startedAt, document: "document" in parsed ? parsed.document : undefined });
         if ("errors" in parsed) return parsed.errors;
         const args = { schema, document: parsed.document, operationName: payload.operationName, variableValues: payload.variables };
         const badInput = operationInputErrors(args);
@@ -64,7 +97,7 @@ export function attachWebSocketServer(httpServer: Server, schema: GraphQLSchema,
         if (overCost) return [overCost];
         // Counted last: onComplete, which frees it, runs only for operations let through here.
         if (getOperationAST(parsed.document, payload.operationName)?.operation === "subscription") {
-          const refused = (ctx.extra.limits ??= new SocketLimits(services.config)).subscribe(id);
+          const refused = (ctx.extra.limits ??= new SocketLimits(services.config, subscriptions)).subscribe(id);
           if (refused) return [refused];
         }
         return args;
@@ -117,7 +150,8 @@ export function attachWebSocketServer(httpServer: Server, schema: GraphQLSchema,
       // An operation on an anonymous socket that authenticated by its own headers binds the socket
       // to that session, so ending the session cuts this socket off too. The lookup is usually the
       // operation's own, already made (the context keeps it), not another round trip.
-      onOperation: async (ctx, _id, _payload, args) => {
+      onOperation: async (ctx, id, payload, args, result) => {
+        countOperation(ctx.extra, id, payload, args, result);
         if (ctx.extra.live) return;
         const session = await (args.contextValue as AppContext).session().catch(() => null);
         if (session) connections.bindOperation(session.userId, session.id, ctx.extra.socket);
@@ -127,17 +161,34 @@ export function attachWebSocketServer(httpServer: Server, schema: GraphQLSchema,
         logOperationErrors(log, payload.operationName, result.errors);
         return { ...result, errors: result.errors.map((e) => formatError(e.toJSON(), e)) };
       },
+      // The operation was refused before it ran (onSubscribe's errors).
       onError: (_ctx, _id, payload, errors) => {
         logOperationErrors(log, payload.operationName, errors);
-        return errors.map((e) => formatError(e.toJSON(), e));
+        const formatted = errors.map((e) => formatError(e.toJSON(), e));
+        const arrival = arrivals.get(payload);
+        arrivals.delete(payload);
+        if (arrival) operations.record("ws", shapeOf(arrival.document, payload.operationName), arrival.startedAt, formatted);
+        return formatted;
       },
-      onComplete: (ctx, id) => ctx.extra.limits?.end(id),
+      onComplete: (ctx, id) => {
+        ctx.extra.limits?.end(id);
+        endSubscription(ctx.extra, id);
+      },
       onClose: (ctx) => {
+        // Ends what is still live: graphql-ws completes a closed socket's subscriptions too, but may do it after this.
+        ctx.extra.subscribed?.forEach((active) => active.dec());
+        ctx.extra.subscribed?.clear();
+        ctx.extra.limits?.release();
         if (ctx.extra.live) connections.remove(ctx.extra.live);
       },
     },
     wss,
   );
   log.debug("websocket server attached");
-  return { wss, dispose: () => cleanup.dispose() };
+  return {
+    wss,
+    dispose: () => cleanup.dispose(),
+    /** Open WebSockets and live subscriptions of this instance (the instance registry reports them). */
+    load: () => ({ sockets: wss.clients.size, subscriptions: subscriptions.live }),
+  };
 }

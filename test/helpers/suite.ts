@@ -4,6 +4,7 @@ import type { App } from "../../src/app";
 import { startTestApp } from "./app";
 import { startTestCluster, type TestCluster } from "./cluster";
 import { startTestRedis, type TestRedis } from "./redis";
+import { startTestSentinels, type TestSentinels } from "./sentinel";
 
 export interface ServiceOptions {
   /** In-process instances started before the file's tests, all on the service's key prefix. @default 1 */
@@ -85,6 +86,25 @@ export function useClusterService(options: ServiceOptions & { masters?: number }
     client: startedLater("client", () => client),
     nodes: Array.from({ length: masters }, (_, i) => startedLater(`nodes[${i}]`, () => nodes[i])),
   };
+}
+
+/** A service on a private master with replicas and three Sentinels (REDIS_SENTINELS). */
+export interface TestSentinelService extends SuiteService {
+  sentinels: TestSentinels;
+}
+
+/** As useService, through Sentinels of a private master with `replicas` replicas. */
+export function useSentinelService(options: ServiceOptions & { replicas?: number } = {}): TestSentinelService {
+  let sentinels: TestSentinels | undefined;
+  const suite = useInstances(
+    options,
+    async () => {
+      sentinels = await startTestSentinels(options.replicas);
+      return { REDIS_SENTINELS: sentinels.addresses };
+    },
+    async () => sentinels?.stop(),
+  );
+  return { ...suite, sentinels: startedLater("sentinels", () => sentinels) };
 }
 
 function useInstances(

@@ -113,7 +113,7 @@ describe("service lifecycle (child processes)", () => {
     await waitFor(async () => (await ours()).length === 0);
   });
 
-  it("after a SIGKILL, a restart stops the orphaned embedded redis-server and keeps the data", async () => {
+  it("after a SIGKILL, a restart is not blocked by what the crash left, stops the orphaned embedded redis-server and keeps the data", async () => {
     const dataDir = tempDir();
     const crashed = await start({ DATA_DIR: dataDir });
     const { token, sessionId } = await login(crashed.url, "crash");
@@ -121,6 +121,7 @@ describe("service lifecycle (child processes)", () => {
     crashed.kill("SIGKILL");
     await crashed.exited;
     expect(isAlive(orphanPid)).toBe(true); // nothing stopped it
+    expect(existsSync(path.join(dataDir, "sessionhub.lock"))).toBe(true); // the kernel dropped the lock, the file stays
 
     const restarted = await start({ DATA_DIR: dataDir });
     expect(isAlive(orphanPid)).toBe(false);

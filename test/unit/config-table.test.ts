@@ -2,7 +2,7 @@ import { readFileSync } from "node:fs";
 import { configTable, README, tableIn } from "../../scripts/config-table";
 import { configVariables, loadConfig } from "../../src/config/config";
 
-describe("the README's configuration table", () => {
+describe("the configuration table of docs/configuration.md", () => {
   it("is the table src/config/config.ts makes (after changing a variable, run `npm run docs:config`)", () => {
     expect(tableIn(readFileSync(README, "utf8"))).toBe(configTable());
   });

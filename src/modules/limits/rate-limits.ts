@@ -56,6 +56,9 @@ const RATE_LIMITS = {
 
 export type RateLimitName = keyof typeof RATE_LIMITS;
 
+/** Every limit's name (the `limit` label of sessionhub_rate_limit_refusals_total). */
+export const RATE_LIMIT_NAMES = Object.keys(RATE_LIMITS) as RateLimitName[];
+
 /** The ids after `keys` that a limit's key is made of (an address; a user id; sender and recipient). */
 type KeyIds<N extends RateLimitName> = Parameters<(typeof RATE_LIMITS)[N]["key"]> extends [LimitKeys, ...infer Ids] ? Ids : never;
 
@@ -92,7 +95,13 @@ export class RateLimits {
   private readonly keys: LimitKeys;
   private readonly limiters: Record<RateLimitName, Limiter>;
 
-  constructor(redis: RedisClient, prefix: string, rates: Pick<Config, RateFields>) {
+  /** `onRefused` hears every refusal (for the metrics). */
+  constructor(
+    redis: RedisClient,
+    prefix: string,
+    rates: Pick<Config, RateFields>,
+    private readonly onRefused: (name: RateLimitName) => void = () => undefined,
+  ) {
     this.keys = new LimitKeys(prefix);
     const entries = Object.entries(RATE_LIMITS).map(([name, limit]) => {
       const rate = rates[limit.rate];
@@ -110,6 +119,7 @@ export class RateLimits {
     const { spend, key, rate, what } = this.limiters[name];
     const refusedForMs = await spend(key(this.keys, ...(ids as string[])));
     if (refusedForMs === null) return null;
+    this.onRefused(name);
     const retryAfter = Math.max(1, Math.ceil(refusedForMs / 1000));
     return new RateLimitedError(`Rate limit reached: ${what} is limited to ${rate.points} per ${rate.windowMs / 1000} s; retry in ${retryAfter} s`, retryAfter);
   }

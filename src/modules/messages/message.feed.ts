@@ -27,6 +27,8 @@ export interface InboxSource {
   listen(onMessage: (message: MessageRecord) => void, onResumed: () => void): Promise<() => void>;
   /** Stored messages after an id, oldest first. */
   readAfter(after: string, count: number): Promise<MessageRecord[]>;
+  /** Hears that the feed has read back everything a gap in the pub/sub connection made it miss. */
+  caughtUp?(): void;
 }
 
 /**
@@ -77,6 +79,8 @@ class InboxFeed implements AsyncIterableIterator<MessageRecord> {
    */
   private retryReads: boolean;
   private failedReads = 0;
+  /** A gap was heard and the inbox not yet read to its end since. */
+  private catchingUp = false;
   private readonly startedAt = Date.now();
 
   constructor(
@@ -134,6 +138,10 @@ class InboxFeed implements AsyncIterableIterator<MessageRecord> {
         this.pageFull = this.page.length === REPLAY_PAGE;
         this.retryReads = true;
         this.failedReads = 0;
+        if (this.catchingUp && !this.pageFull && !this.readStore) {
+          this.catchingUp = false;
+          this.source.caughtUp?.();
+        }
       }
     } catch (err) {
       if (!this.listened || !this.retryReads || this.stopped) {
@@ -151,6 +159,7 @@ class InboxFeed implements AsyncIterableIterator<MessageRecord> {
     if (this.stopped) return;
     this.cursor ??= `${Math.max(0, this.startedAt - CLOCK_MARGIN_MS)}-0`;
     this.readStore = true;
+    this.catchingUp = true;
     this.retryReads = true;
     this.answerWaiting();
   }

@@ -1,4 +1,5 @@
 import path from "node:path";
+import { AppError, ErrorCode } from "../../errors/errors";
 import type { RedisClient } from "../../redis/connections";
 import { defineScripts } from "../../redis/lua";
 import type { MessageReceivedPayload } from "./message.events";
@@ -21,7 +22,16 @@ export interface InboxPolicy {
   maxMessages: number;
   /** Messages older than this are trimmed. */
   retentionMs: number;
+  /** Replicas that must have a message (Redis WAIT) before send() returns it, and how long to wait for them; absent: none. */
+  waitFor?: { replicas: number; timeoutMs: number };
 }
+
+/** The replicas did not confirm a message in time: it is stored on the master, but a failover may lose it. */
+const notReplicated = () =>
+  new AppError(
+    ErrorCode.SERVICE_UNAVAILABLE,
+    "The message was not confirmed by enough Redis replicas in time and may be lost; retry with the same clientMessageId",
+  );
 
 /** How long a clientMessageId is remembered, so a retry within it stores nothing new: 24 h. */
 export const DEDUPE_TTL_S = 86_400;
@@ -34,6 +44,12 @@ export const DEDUPE_TTL_S = 86_400;
 export class MessageStore {
   private readonly keys: MessageKeys;
   private readonly scripts;
+  /** Messages this instance has stored since it started (not duplicates): the instance registry reports their rate. */
+  stored = 0;
+  /** Counts the connection's (re)connections: a WAIT answered on another connection than its write's proves nothing. */
+  private connection = 0;
+  /** The WAIT sent in this turn of the event loop, shared by the sends answered in it. */
+  private turnWait: Promise<boolean> | undefined;
 
   constructor(
     private readonly redis: RedisClient,
@@ -43,12 +59,15 @@ export class MessageStore {
   ) {
     this.keys = new MessageKeys(prefix);
     this.scripts = defineScripts(redis, path.join(__dirname, "lua"), ["send", "unread", "markRead"] as const);
+    if (policy.waitFor) redis.on("ready", () => this.connection++);
   }
 
   /**
    * Stores the message and publishes it to the recipient's messageReceived channel. With a
    * clientMessageId already used by this sender for this recipient, returns the first message
-   * (`duplicate`) and stores and publishes nothing.
+   * (`duplicate`) and stores and publishes nothing. With `waitFor`, returns only once that
+   * many replicas have it, and throws SERVICE_UNAVAILABLE when they do not confirm it in time
+   * (it is stored and published all the same: a retry with the clientMessageId finds it).
    */
   async send(message: NewMessage): Promise<{ message: MessageRecord; duplicate: boolean }> {
     const { to, from, clientMessageId } = message;
@@ -70,7 +89,28 @@ export class MessageStore {
         DEDUPE_TTL_S,
       ],
     )) as [string, string];
+    if (status !== "DUPLICATE") this.stored++;
+    // A duplicate waits too: its first send may have failed waiting.
+    if (this.policy.waitFor && !(await this.replicated(this.policy.waitFor))) throw notReplicated();
     return { message: fromPayload(JSON.parse(json) as MessageReceivedPayload), duplicate: status === "DUPLICATE" };
+  }
+
+  /**
+   * True once `replicas` replicas have every write this connection sent before now. A WAIT
+   * covers those writes; a script answered in this turn of the event loop was sent in an earlier
+   * one (commands leave at the end of their turn), so the sends answered in one turn share a WAIT.
+   */
+  private replicated({ replicas, timeoutMs }: { replicas: number; timeoutMs: number }): Promise<boolean> {
+    if (!this.turnWait) {
+      const connection = this.connection;
+      this.turnWait = this.redis.wait(replicas, timeoutMs).then(
+        // ioredis sends a WAIT again after a reconnect, where it waits for nothing of ours.
+        (acked) => acked >= replicas && this.connection === connection,
+        () => false,
+      );
+      setImmediate(() => (this.turnWait = undefined));
+    }
+    return this.turnWait;
   }
 
   /** Up to `count` messages of the inbox after the id `after` (from the oldest when null), oldest first. */

@@ -2,6 +2,7 @@ import { Arg, Ctx, Extensions, ID, Int, Mutation, Query, Resolver, Root, Subscri
 import { AppError, ErrorCode } from "../../errors/errors";
 import type { AppContext } from "../../server/context";
 import { mayReturn } from "../list-cost";
+import { validateUserId } from "../sessions/identity";
 import { Topic } from "../topics";
 import type { PresenceChangedPayload } from "./presence.events";
 import {
@@ -56,6 +57,13 @@ export class PresenceResolver {
     return records.map(Presence.from);
   }
 
+  @Query(() => Presence, { description: "Admin (x-api-key): the presence of any user." })
+  async userPresence(@Arg("userId", () => ID) userId: string, @Ctx() ctx: AppContext): Promise<Presence> {
+    ctx.requireAdmin();
+    const [record] = await ctx.services.presence.read([validateUserId(userId)]);
+    return Presence.from(record);
+  }
+
   @Mutation(() => Presence, { description: "Keeps the caller online without a WebSocket, and optionally sets a status." })
   async heartbeat(
     @Arg("status", () => PresenceStatus, { nullable: true }) status: PresenceStatus | null,
@@ -64,7 +72,9 @@ export class PresenceResolver {
     const session = await ctx.requireSession();
     const settable = validateHeartbeatStatus(status ?? null);
     await ctx.services.rateLimits.consume("heartbeat", session.userId);
-    return Presence.from(await ctx.services.presence.heartbeat(session.userId, settable));
+    const { presence, transition } = await ctx.services.presence.heartbeat(session.userId, settable);
+    if (transition) ctx.services.metrics.presenceTransitions[transition].inc();
+    return Presence.from(presence);
   }
 
   @Subscription(() => PresenceEvent, {

@@ -21,6 +21,10 @@ export interface OnlinePage {
   nextCursor: string | null;
 }
 
+/** What a presence script decided for a user: came online, went offline, or changed status while online. */
+export const PRESENCE_TRANSITIONS = ["online", "offline", "status"] as const;
+export type PresenceTransition = (typeof PRESENCE_TRANSITIONS)[number];
+
 /** Most expired leases (and heartbeats) one sweep script removes, so no run blocks Redis for long. */
 const SWEEP_BATCH = 500;
 /** Most sweep runs per tick; whatever is left waits for the next tick. */
@@ -57,11 +61,12 @@ export class PresenceStore {
   }
 
   /**
-   * Registers a live socket. False, storing nothing, when the user already has `maxSockets` live
-   * sockets on all instances (0: no cap).
+   * Registers a live socket: `admitted` false, storing nothing, when the user already has
+   * `maxSockets` live sockets on all instances (0: no cap); `cameOnline` when it brought the user online.
    */
-  async connect(member: string, userId: string, maxSockets = 0): Promise<boolean> {
-    return (await this.scripts.connect(this.keys.all, [...this.channels, this.leaseMs, member, userId, maxSockets])) !== -1;
+  async connect(member: string, userId: string, maxSockets = 0): Promise<{ admitted: boolean; cameOnline: boolean }> {
+    const result = await this.scripts.connect(this.keys.all, [...this.channels, this.leaseMs, member, userId, maxSockets]);
+    return { admitted: result !== -1, cameOnline: result === 1 };
   }
 
   /** Removes live sockets; returns how many users went offline. */
@@ -94,14 +99,18 @@ export class PresenceStore {
     return offline;
   }
 
-  /** Keeps a user online for one lease without a socket; `status` null keeps the current one. */
-  async heartbeat(userId: string, status: SettableStatus | null): Promise<PresenceRecord> {
+  /**
+   * Keeps a user online for one lease without a socket; `status` null keeps the current one.
+   * `transition`: what the heartbeat changed (and announced), if anything.
+   */
+  async heartbeat(userId: string, status: SettableStatus | null): Promise<{ presence: PresenceRecord; transition: PresenceTransition | null }> {
     const k = this.keys;
-    const [state, connections, now] = (await this.scripts.heartbeat(
+    const [state, connections, now, previous] = (await this.scripts.heartbeat(
       [k.heartbeats, k.connections, k.online, k.status],
       [...this.channels, this.leaseMs, userId, status ?? ""],
-    )) as [SettableStatus, number, number];
-    return { userId, status: state, online: true, connections, lastSeenAt: now };
+    )) as [SettableStatus, number, number, PresenceStatus];
+    const transition = state === previous ? null : previous === PresenceStatus.OFFLINE ? "online" : "status";
+    return { presence: { userId, status: state, online: true, connections, lastSeenAt: now }, transition };
   }
 
   /** The presence of the given users, in their order, in one round trip. */

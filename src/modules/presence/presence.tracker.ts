@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
 import type { Logger } from "pino";
 import type { ConnectionRegistry, LiveSocket } from "../../server/connections";
+import type { Metrics } from "../../server/metrics";
 import { PresenceStore } from "./presence.store";
 
 /**
@@ -34,6 +35,8 @@ export class PresenceTracker {
       maxSocketsPerUser: number;
     },
     private readonly log: Logger,
+    /** Counts the transitions this instance's calls decided (each is decided by exactly one script run). */
+    private readonly metrics: Metrics,
   ) {}
 
   private readonly onOpen = (live: LiveSocket) => {
@@ -41,9 +44,10 @@ export class PresenceTracker {
     const member = PresenceStore.leaseMember(this.instanceId, live.id, live.userId);
     this.leases.set(live.id, { member, userId: live.userId });
     const taken = this.track(live.id, async () => {
-      const ok = await this.store.connect(member, live.userId, this.options.maxSocketsPerUser);
-      if (!ok) this.leases.delete(live.id);
-      return ok;
+      const { admitted, cameOnline } = await this.store.connect(member, live.userId, this.options.maxSocketsPerUser);
+      if (cameOnline) this.metrics.presenceTransitions.online.inc();
+      if (!admitted) this.leases.delete(live.id);
+      return admitted;
     });
     // A lease Redis could not be asked for is taken again by the next refresh: the socket stays.
     this.admissions.set(live, taken.then((ok) => ok !== false));
@@ -63,7 +67,7 @@ export class PresenceTracker {
     // After stop the goodbye has removed every lease; a late close has nothing left to do.
     if (this.stopped || lease === undefined) return;
     this.leases.delete(live.id);
-    this.track(live.id, () => this.store.disconnect([lease.member]));
+    this.track(live.id, async () => this.wentOffline(await this.store.disconnect([lease.member])));
   };
 
   async start(): Promise<void> {
@@ -85,7 +89,7 @@ export class PresenceTracker {
     const members = [...this.leases.values()].map((l) => l.member);
     this.leases.clear();
     try {
-      await this.store.disconnect(members);
+      this.wentOffline(await this.store.disconnect(members));
     } catch (err) {
       // The leases then expire and a surviving instance's sweep takes these users offline.
       this.log.warn({ err, sockets: members.length }, "presence goodbye failed; leases will expire");
@@ -100,12 +104,20 @@ export class PresenceTracker {
       // A lease a sweep took while this instance was stalled: the socket is still open, so take it
       // again, whatever the user's socket count is now (it was admitted once).
       for (const [socketId, { member, userId }] of this.leases) {
-        if (missing.has(member)) this.track(socketId, () => this.store.connect(member, userId));
+        if (missing.has(member)) {
+          this.track(socketId, async () => {
+            if ((await this.store.connect(member, userId)).cameOnline) this.metrics.presenceTransitions.online.inc();
+          });
+        }
       }
-      await this.store.sweep();
+      this.wentOffline(await this.store.sweep());
     } catch (err) {
       this.log.warn({ err }, "presence refresh or sweep could not reach Redis");
     }
+  }
+
+  private wentOffline(users: number): void {
+    if (users > 0) this.metrics.presenceTransitions.offline.inc(users);
   }
 
   /** Chains a Redis call after the socket's previous one; failures are logged, never thrown (undefined). */

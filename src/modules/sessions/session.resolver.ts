@@ -49,6 +49,8 @@ export class SessionResolver {
       userAgent: ctx.caller.userAgent?.slice(0, MAX_USER_AGENT) || null,
       ip: ctx.caller.ip,
     });
+    ctx.services.metrics.logins.inc();
+    ctx.services.metrics.sessionEnds.evicted.inc(evicted.length);
     // Sessions over SESSION_MAX_PER_USER ended with the login; their sockets close like a revoke's.
     // The login stands if the announcement fails: each instance's periodic check closes them then.
     await ctx.services.sessionWatcher.announce(evicted).catch((err: unknown) => ctx.services.log.warn({ err }, "session end not announced"));
@@ -59,6 +61,7 @@ export class SessionResolver {
   async logout(@Ctx() ctx: AppContext): Promise<boolean> {
     const current = await ctx.requireSession();
     const ended = await ctx.services.sessions.revoke(current.userId, current.id);
+    ctx.services.metrics.sessionEnds.logout.inc(ended.length);
     await ctx.services.sessionWatcher.announce(ended);
     return ended.length > 0;
   }
@@ -68,6 +71,7 @@ export class SessionResolver {
     const current = await ctx.requireSession();
     const ended = await ctx.services.sessions.revoke(current.userId, id);
     if (ended.length === 0) throw notFound("No such session");
+    ctx.services.metrics.sessionEnds.revoked.inc(ended.length);
     await ctx.services.sessionWatcher.announce(ended);
     return true;
   }
@@ -76,14 +80,30 @@ export class SessionResolver {
   async revokeOtherSessions(@Ctx() ctx: AppContext): Promise<number> {
     const current = await ctx.requireSession();
     const ended = await ctx.services.sessions.revokeOthers(current.userId, current.id);
+    ctx.services.metrics.sessionEnds.revoked_others.inc(ended.length);
     await ctx.services.sessionWatcher.announce(ended);
     return ended.length;
+  }
+
+  @Mutation(() => Boolean, { description: "Admin (x-api-key): ends one session of a user; its open WebSockets are closed on every instance." })
+  async revokeUserSession(
+    @Arg("userId", () => ID) userId: string,
+    @Arg("sessionId", () => ID) sessionId: string,
+    @Ctx() ctx: AppContext,
+  ): Promise<boolean> {
+    ctx.requireAdmin();
+    const ended = await ctx.services.sessions.revoke(validateUserId(userId), sessionId);
+    if (ended.length === 0) throw notFound("No such session");
+    ctx.services.metrics.sessionEnds.revoked_admin.inc(ended.length);
+    await ctx.services.sessionWatcher.announce(ended);
+    return true;
   }
 
   @Mutation(() => Int, { description: "Admin (x-api-key): ends every session of a user; returns how many." })
   async revokeUserSessions(@Arg("userId", () => ID) userId: string, @Ctx() ctx: AppContext): Promise<number> {
     ctx.requireAdmin();
     const ended = await ctx.services.sessions.revokeAll(validateUserId(userId));
+    ctx.services.metrics.sessionEnds.revoked_admin.inc(ended.length);
     await ctx.services.sessionWatcher.announce(ended);
     return ended.length;
   }

@@ -2,6 +2,7 @@ import { CloseCode } from "graphql-ws";
 import type { Logger } from "pino";
 import { retryDelayMs, type AppPubSub } from "../../redis/pubsub";
 import type { ConnectionRegistry } from "../../server/connections";
+import type { Metrics } from "../../server/metrics";
 import { Topic } from "../topics";
 import type { EndedSession, SessionRecord, SessionStore } from "./session.store";
 
@@ -23,6 +24,7 @@ export class SessionWatcher {
     private readonly pubSub: AppPubSub,
     private readonly checkIntervalMs: number,
     private readonly log: Logger,
+    private readonly metrics: Metrics,
   ) {}
 
   async start(): Promise<void> {
@@ -58,7 +60,9 @@ export class SessionWatcher {
 
   /** The periodic check: touches each session held here; closes the sockets of those that ended. */
   async check(): Promise<void> {
-    const failed = await this.closeEnded((s) => this.store.touch(s.userId, s.sessionId), "Session expired");
+    const { ended, failed } = await this.closeEnded((s) => this.store.touch(s.userId, s.sessionId), "Session expired");
+    // Ends announced were heard at once (their sockets are closed): what is left here expired.
+    this.metrics.sessionEnds.expired.inc(ended);
     if (failed > 0) this.log.warn({ failed }, "session check could not reach Redis");
   }
 
@@ -68,19 +72,25 @@ export class SessionWatcher {
    * for commands, until every session was read.
    */
   async recheck(attempt = 0): Promise<void> {
-    const failed = await this.closeEnded((s) => this.store.get(s.userId, s.sessionId), "Session ended");
+    const { failed } = await this.closeEnded((s) => this.store.get(s.userId, s.sessionId), "Session ended");
     if (failed === 0) return;
     await new Promise((resolve) => setTimeout(resolve, retryDelayMs(attempt)));
     if (this.timer) return this.recheck(attempt + 1);
   }
 
-  /** Reads each session held here; closes the sockets of the ended ones; returns how many reads failed. */
-  private async closeEnded(read: (s: { userId: string; sessionId: string }) => Promise<SessionRecord | null>, reason: string): Promise<number> {
+  /** Reads each session held here; closes the sockets of the ended ones; returns how many had ended and how many reads failed. */
+  private async closeEnded(
+    read: (s: { userId: string; sessionId: string }) => Promise<SessionRecord | null>,
+    reason: string,
+  ): Promise<{ ended: number; failed: number }> {
     const sessions = this.registry.sessions();
     const results = await Promise.allSettled(sessions.map(read));
+    let ended = 0;
     results.forEach((result, i) => {
-      if (result.status === "fulfilled" && result.value === null) this.registry.closeSession(sessions[i].sessionId, CloseCode.Unauthorized, reason);
+      if (result.status !== "fulfilled" || result.value !== null) return;
+      ended++;
+      this.registry.closeSession(sessions[i].sessionId, CloseCode.Unauthorized, reason);
     });
-    return results.filter((r) => r.status === "rejected").length;
+    return { ended, failed: results.filter((r) => r.status === "rejected").length };
   }
 }

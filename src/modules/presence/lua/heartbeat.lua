@@ -9,7 +9,7 @@
 -- ARGV[3] lease length (ms)
 -- ARGV[4] user id
 -- ARGV[5] new status (ONLINE, AWAY or BUSY), or "" to keep the current one
--- Returns { status, live sockets, now (ms) }.
+-- Returns { status, live sockets, now (ms), previous status (OFFLINE when it came online) }.
 -- #include announce.lua
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
@@ -27,4 +27,4 @@ if status == 'ONLINE' then redis.call('HDEL', KEYS[4], user) else redis.call('HS
 if status ~= previous then
   announce(ARGV[1], ARGV[2], user, status, previous, now, redis.call('ZCARD', KEYS[3]))
 end
-return { status, tonumber(redis.call('HGET', KEYS[2], user) or '0'), now }
+return { status, tonumber(redis.call('HGET', KEYS[2], user) or '0'), now, previous }
