@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from "node:child_process";
+import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { waitFor } from "./client";
 
@@ -84,3 +85,17 @@ export async function killService(service: ServiceProcess | undefined): Promise<
   service.kill("SIGKILL");
   await service.exited;
 }
+
+/** The pid of the embedded redis-server recorded in a data dir, if its pid file exists. */
+export const redisPidOf = (dataDir: string): number | undefined =>
+  existsSync(path.join(dataDir, "redis.pid")) ? Number(readFileSync(path.join(dataDir, "redis.pid"), "utf8")) : undefined;
+
+/** Whether a process with this pid exists. */
+export const isAlive = (pid: number) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};

@@ -1,24 +1,11 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { SignJWT } from "jose";
 import { ADMIN_KEY } from "../helpers/app";
 import { errorCode, gql, login, openSocket, waitFor } from "../helpers/client";
-import { killService, startService, type ServiceProcess } from "../helpers/process";
+import { isAlive, killService, redisPidOf, startService, type ServiceProcess } from "../helpers/process";
 import { startTestRedis, type TestRedis } from "../helpers/redis";
-
-/** The pid of the embedded redis-server recorded in a data dir, if its pid file exists. */
-const redisPidOf = (dataDir: string): number | undefined =>
-  existsSync(path.join(dataDir, "redis.pid")) ? Number(readFileSync(path.join(dataDir, "redis.pid"), "utf8")) : undefined;
-
-const isAlive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
 
 /** Sends a signal and resolves with the exit code and how long the process took to exit. */
 async function stopWith(service: ServiceProcess, signal: NodeJS.Signals) {

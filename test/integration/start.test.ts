@@ -1,27 +1,15 @@
 import { spawn, type ChildProcess } from "node:child_process";
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { connectRedis } from "../../src/redis/connections";
 import { freePort } from "../../src/redis/embedded";
 import { gql, login, waitFor } from "../helpers/client";
-import { killService, spawnService, startService, type ServiceProcess } from "../helpers/process";
+import { isAlive, killService, redisPidOf, spawnService, startService, type ServiceProcess } from "../helpers/process";
 import { spawnRedis, startTestRedis, stopRedisServer, type TestRedis } from "../helpers/redis";
 
 const ROOT = path.join(__dirname, "..", "..");
-
-const redisPidOf = (dataDir: string): number | undefined =>
-  existsSync(path.join(dataDir, "redis.pid")) ? Number(readFileSync(path.join(dataDir, "redis.pid"), "utf8")) : undefined;
-
-const isAlive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
 
 /** The pids whose parent is `pid`, each with its command line (Linux /proc). */
 function childrenOf(pid: number): { pid: number; args: string[] }[] {
