@@ -77,7 +77,7 @@ async function startWithRedis(config: Config, log: Logger, embedded: EmbeddedRed
   const metrics = new Metrics();
   for (const client of [redis.command, redis.publisher, redis.subscriber]) timeCommands(client, metrics.redisCommand);
   const pubSub = createPubSub(redis, config.keyPrefix, { onCaughtUp: (topic) => metrics.subscriptionCaughtUp(topic) });
-  pubSub.gaps.on("resumed", () => metrics.pubsubReconnects.inc());
+  pubSub.gaps.onResumed(() => metrics.pubsubReconnects.inc());
   const connections = new ConnectionRegistry();
   const sessions = new SessionStore(redis.command, config.keyPrefix, {
     idleTimeoutMs: config.sessionIdleTimeoutMs,

@@ -1,24 +1,26 @@
-import { EventEmitter } from "node:events";
 import type { RedisClient } from "./connections";
+
+type Listener = () => void;
 
 /**
  * Gaps in this instance's pub/sub: Redis drops the events it publishes while a subscriber
  * connection is down (a Redis restart, a failover, a killed client), and replays none. `lost`
- * fires when the subscriber connection closes; `resumed` once it is back and every channel is
- * subscribed again, so each event published after `resumed` is heard, and whatever the gap held
- * must be read from Redis by those who keep state (inboxes, settings, sessions, presence).
+ * listeners run when the subscriber connection closes; `resumed` ones once it is back and every
+ * channel is subscribed again, so each event published after that is heard, and whatever the gap
+ * held must be read from Redis by those who keep state (inboxes, settings, sessions, presence).
  */
-export class SubscriberGaps extends EventEmitter<{ lost: []; resumed: [] }> {
+export class SubscriberGaps {
   private down = false;
-  /** One per live subscription, tens of thousands on a busy instance: a Set adds and removes in O(1). */
-  private readonly resumedListeners = new Set<() => void>();
+  // Sets, not an EventEmitter: one resumed listener per live subscription, tens of thousands on a
+  // busy instance, each added and removed in O(1).
+  private readonly lost = new Set<Listener>();
+  private readonly resumed = new Set<Listener>();
 
   constructor(subscriber: RedisClient) {
-    super();
     subscriber.on("close", () => {
       if (this.down) return;
       this.down = true;
-      this.emit("lost");
+      this.lost.forEach((listener) => listener());
     });
     subscriber.on("ready", () => {
       if (!this.down) return;
@@ -29,8 +31,7 @@ export class SubscriberGaps extends EventEmitter<{ lost: []; resumed: [] }> {
         () => {
           if (!this.down || subscriber.status !== "ready") return;
           this.down = false;
-          this.emit("resumed");
-          this.resumedListeners.forEach((listener) => listener());
+          this.resumed.forEach((listener) => listener());
         },
         () => undefined,
       );
@@ -42,9 +43,15 @@ export class SubscriberGaps extends EventEmitter<{ lost: []; resumed: [] }> {
     return this.down;
   }
 
-  /** Calls `listener` after each gap, as `resumed` does; returns the stop function. */
-  onResumed(listener: () => void): () => void {
-    this.resumedListeners.add(listener);
-    return () => this.resumedListeners.delete(listener);
+  /** Calls `listener` at each loss of the subscriber connection; returns the stop function. */
+  onLost(listener: Listener): () => void {
+    this.lost.add(listener);
+    return () => this.lost.delete(listener);
+  }
+
+  /** Calls `listener` after each gap, once the subscriptions are back; returns the stop function. */
+  onResumed(listener: Listener): () => void {
+    this.resumed.add(listener);
+    return () => this.resumed.delete(listener);
   }
 }

@@ -28,10 +28,7 @@ export class SessionWatcher {
   ) {}
 
   async start(): Promise<void> {
-    const { gaps } = this.pubSub;
-    const onLost = () => this.store.suspendTrust();
-    gaps.on("lost", onLost);
-    this.unlisten.push(() => gaps.off("lost", onLost));
+    this.unlisten.push(this.pubSub.gaps.onLost(() => this.store.suspendTrust()));
     const onEnded = ({ sessionId }: EndedSession) => {
       this.store.forget(sessionId);
       this.registry.closeSession(sessionId, CloseCode.Unauthorized, "Session ended");
