@@ -126,11 +126,32 @@ function sentinelClientOptions(sentinel: SentinelOptions, url: string | undefine
   };
 }
 
+/** Connections this module closed on purpose (quitRedis, a failed start): they must stay closed. */
+const closing = new WeakSet<RedisClient>();
+
+/**
+ * ioredis gives up on a Sentinel connection for good (status `end`) when the Sentinels announce
+ * a failover while it is reconnecting: the failover detector closes the connector in the middle
+ * of its master lookup, which then fails as "Connection is closed." instead of retrying. After a
+ * crashed master that left an instance with no Redis at all. Not fixed upstream: reconnect here.
+ */
+function reconnectAfterAbortedLookup(redis: Redis): void {
+  let attempts = 0;
+  redis.on("ready", () => (attempts = 0));
+  redis.on("end", () => {
+    if (closing.has(redis)) return;
+    setTimeout(() => {
+      if (!closing.has(redis) && redis.status === "end") redis.connect().catch(() => undefined);
+    }, reconnectDelay(++attempts));
+  });
+}
+
 function createClient(options: RedisConnectOptions, redisOptions: RedisOptions): RedisClient {
   if (!options.cluster) {
     const redis = options.sentinel
       ? new Redis({ ...redisOptions, ...sentinelClientOptions(options.sentinel, options.url) })
       : new Redis(urlOf(options), redisOptions);
+    if (options.sentinel) reconnectAfterAbortedLookup(redis);
     coalesceWrites(redis);
     return redis;
   }
@@ -165,7 +186,7 @@ export async function connectRedis(options: RedisConnectOptions): Promise<RedisC
   try {
     await connectAll(all);
   } catch (err) {
-    all.forEach((c) => c.disconnect());
+    all.forEach((c) => (closing.add(c), c.disconnect()));
     throw await connectError(options, err);
   }
   return { command, publisher, subscriber };
@@ -177,6 +198,7 @@ const QUIT_TIMEOUT_MS = 2000;
 export async function quitRedis(connections: RedisConnections): Promise<void> {
   await Promise.all(
     Object.values(connections).map(async (c: RedisClient) => {
+      closing.add(c);
       let timer: NodeJS.Timeout | undefined;
       const timeout = new Promise<void>((resolve) => (timer = setTimeout(resolve, QUIT_TIMEOUT_MS)));
       await Promise.race([c.quit().catch(() => undefined), timeout]);
