@@ -1,4 +1,4 @@
-import { Cluster, Redis, type RedisOptions } from "ioredis";
+import { Cluster, Redis, type ClusterOptions, type RedisOptions } from "ioredis";
 import { connectAll, connectError } from "./connect-error";
 
 /**
@@ -146,7 +146,7 @@ function reconnectAfterAbortedLookup(redis: Redis): void {
   });
 }
 
-function createClient(options: RedisConnectOptions, redisOptions: RedisOptions): RedisClient {
+function createClient(options: RedisConnectOptions, redisOptions: RedisOptions, clusterOptions: ClusterOptions = {}): RedisClient {
   if (!options.cluster) {
     const redis = options.sentinel
       ? new Redis({ ...redisOptions, ...sentinelClientOptions(options.sentinel, options.url) })
@@ -165,6 +165,7 @@ function createClient(options: RedisConnectOptions, redisOptions: RedisOptions):
     // While no node is reachable the Cluster would queue commands with no timer (requests would
     // hang); refused at once, they become SERVICE_UNAVAILABLE, as on a single Redis.
     enableOfflineQueue: false,
+    ...clusterOptions,
   });
   cluster.on("+node", (node: Redis) => coalesceWrites(node));
   return cluster;
@@ -175,11 +176,22 @@ function urlOf(options: RedisConnectOptions): string {
   return options.url;
 }
 
+/**
+ * A Cluster's subscriber: sharded pub/sub (sharded-pubsub.ts), one subscriber connection per
+ * master, each subscribing the channels of its slots. ioredis replaces a lost one when it
+ * refreshes its slot map; it starts a refresh when one ends, and the interval catches a loss
+ * that came while a refresh was already running. An SSUBSCRIBE sent while the Cluster is down
+ * waits for it, as a SUBSCRIBE waits on a single Redis (refused, graphql-redis-subscriptions
+ * leaves the rejection unhandled). The publisher needs nothing: ioredis routes SPUBLISH by its
+ * channel's slot.
+ */
+const SHARDED_SUBSCRIBER: ClusterOptions = { shardedSubscribers: true, slotsRefreshInterval: 2000, enableOfflineQueue: true };
+
 export async function connectRedis(options: RedisConnectOptions): Promise<RedisConnections> {
   const command = createClient(options, clientOptions("command", options.commandTimeoutMs));
   const publisher = createClient(options, clientOptions("publisher", options.commandTimeoutMs));
   // The subscriber must never time out: a subscription waits for messages indefinitely.
-  const subscriber = createClient(options, { ...clientOptions("subscriber"), maxRetriesPerRequest: null });
+  const subscriber = createClient(options, { ...clientOptions("subscriber"), maxRetriesPerRequest: null }, SHARDED_SUBSCRIBER);
   const all = [command, publisher, subscriber];
   // ioredis emits 'error' on every failed reconnect; without a listener Node would crash.
   for (const client of all) client.on("error", () => undefined);

@@ -2,6 +2,7 @@ import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import type { RedisClient } from "./connections";
+import { publishCommandOf } from "./sharded-pubsub";
 
 export type ScriptArg = string | number;
 /** Runs one Lua script atomically (EVALSHA; EVAL when that Redis does not know the script yet). */
@@ -15,6 +16,8 @@ const INCLUDE = /^--\s*#include\s+(\S+\.lua)\s*$/gm;
  * every `-- KEYS[n]` line documents one key, so the header cannot drift from what the script is
  * called with. A line `-- #include <file>.lua` is replaced by that file of the same directory, so
  * a function several scripts share (such as the one that writes an event) is written once.
+ * Every script starts with `local publishCommand`: the command it announces with, PUBLISH, or
+ * SPUBLISH on a Redis Cluster (sharded pub/sub, see sharded-pubsub.ts), chosen here for all.
  * A script runs by EVALSHA; on NOSCRIPT (a restarted Redis, a Cluster node new to it), which ran
  * nothing, by EVAL, which also caches it there. Not ioredis' `defineCommand`: its command
  * subclass, argument copies and extra promise per call cost CPU on every message.
@@ -29,7 +32,9 @@ export function defineScripts<Name extends string>(
     const own = readFileSync(path.join(dir, `${name}.lua`), "utf8");
     // Counted before the includes: only the script's own header says what it is called with.
     const numberOfKeys = new Set(own.match(/^--\s*KEYS\[\d+\]/gm) ?? []).size;
-    const lua = own.replace(INCLUDE, (_line, file: string) => readFileSync(path.join(dir, file), "utf8"));
+    const lua =
+      `local publishCommand = '${publishCommandOf(redis)}'\n` +
+      own.replace(INCLUDE, (_line, file: string) => readFileSync(path.join(dir, file), "utf8"));
     const sha = createHash("sha1").update(lua).digest("hex");
     scripts[name] = (keys, args) => {
       if (keys.length !== numberOfKeys) throw new Error(`${name}.lua takes ${numberOfKeys} keys, got ${keys.length}`);

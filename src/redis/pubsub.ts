@@ -1,8 +1,9 @@
 import { RedisPubSub } from "graphql-redis-subscriptions";
 import type { PubSub } from "type-graphql";
-import type { Topic, TopicPayloads } from "../modules/topics";
+import { topicHashTags, type Topic, type TopicPayloads } from "../modules/topics";
 import { BoundedQueue } from "./bounded-queue";
 import type { RedisConnections } from "./connections";
+import { redisPubSubClients } from "./sharded-pubsub";
 import { SubscriberGaps } from "./subscriber-gaps";
 
 /** Events a slow subscriber may fall behind by before the oldest are dropped (never unbounded). */
@@ -10,7 +11,8 @@ const SUBSCRIBER_BUFFER = 256;
 
 /**
  * type-graphql 2's PubSub over graphql-redis-subscriptions. `publish(topic, id, payload)` goes to
- * the Redis channel `<prefix><topic>:<id>`, so only instances with a subscriber for that id get it.
+ * the Redis channel `channelName(prefix, topic, id)`, so only instances with a subscriber for that
+ * id get it; on a Redis Cluster it is a shard channel (sharded-pubsub.ts).
  * Every payload has the type TopicPayloads gives its topic. Payloads cross Redis as JSON: publish
  * JSON-safe values (ISO strings, not Date).
  */
@@ -47,9 +49,18 @@ export interface CatchUp<P> {
 /** Waits before reading again after a failed catch-up read: doubling from 100 ms up to 2 s. */
 export const retryDelayMs = (attempt: number) => Math.min(2000, 100 * 2 ** attempt);
 
-/** The Redis channel of a topic (and id): Lua scripts that PUBLISH must use the same name. */
-export const channelName = (prefix: string, topic: string, id?: unknown) =>
-  id == null ? `${prefix}${topic}` : `${prefix}${topic}:${String(id)}`;
+/**
+ * The Redis channel of a topic (and id): Lua scripts that publish must use the same name (the
+ * `*.keys.ts` classes name them through this). A channel carries a hash tag, so on a Cluster it
+ * is a shard channel in the slot of the keys its script changes: the id's own
+ * (`messageReceived:{alice}`), or the topic's fixed tag from `topicHashTags`
+ * (`presenceChanged:{p}:alice`, `presenceChanged:{p}`). A bare topic has its own slot.
+ */
+export const channelName = (prefix: string, topic: Topic, id?: unknown) => {
+  const tag = topicHashTags[topic];
+  if (tag !== undefined) return id == null ? `${prefix}${topic}:{${tag}}` : `${prefix}${topic}:{${tag}}:${String(id)}`;
+  return id == null ? `${prefix}${topic}` : `${prefix}${topic}:{${String(id)}}`;
+};
 
 /**
  * Resolves once the I/O this instance has already received is handled. Redis writes a script's
@@ -66,7 +77,8 @@ export interface PubSubHooks {
 }
 
 export function createPubSub(connections: RedisConnections, prefix: string, hooks: PubSubHooks = {}): AppPubSub {
-  const redisPubSub = new RedisPubSub({ publisher: connections.publisher, subscriber: connections.subscriber });
+  // On a Cluster, sharded pub/sub (SPUBLISH, SSUBSCRIBE): see sharded-pubsub.ts.
+  const redisPubSub = new RedisPubSub(redisPubSubClients(connections.publisher, connections.subscriber));
   const gaps = new SubscriberGaps(connections.subscriber);
   const listen = async <T extends Topic>(
     topic: T,

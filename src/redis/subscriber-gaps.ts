@@ -1,4 +1,5 @@
 import type { RedisClient } from "./connections";
+import { isSharded, watchShardSubscribers } from "./sharded-pubsub";
 
 type Listener = () => void;
 
@@ -17,25 +18,34 @@ export class SubscriberGaps {
   private readonly resumed = new Set<Listener>();
 
   constructor(subscriber: RedisClient) {
-    subscriber.on("close", () => {
-      if (this.down) return;
-      this.down = true;
-      this.lost.forEach((listener) => listener());
-    });
+    if (isSharded(subscriber)) {
+      // One subscriber connection per master: a loss of any of them is a gap.
+      watchShardSubscribers(subscriber, () => this.lose(), () => this.resume());
+      return;
+    }
+    subscriber.on("close", () => this.lose());
     subscriber.on("ready", () => {
       if (!this.down) return;
       // ioredis sends the SUBSCRIBEs again as it turns ready, before this event: a PING queued
       // behind them is answered once Redis has subscribed them all. If the connection drops
       // before the answer, the next `ready` asks again.
       subscriber.ping().then(
-        () => {
-          if (!this.down || subscriber.status !== "ready") return;
-          this.down = false;
-          this.resumed.forEach((listener) => listener());
-        },
+        () => subscriber.status === "ready" && this.resume(),
         () => undefined,
       );
     });
+  }
+
+  private lose(): void {
+    if (this.down) return;
+    this.down = true;
+    this.lost.forEach((listener) => listener());
+  }
+
+  private resume(): void {
+    if (!this.down) return;
+    this.down = false;
+    this.resumed.forEach((listener) => listener());
   }
 
   /** True from a loss until the subscriptions are back. */

@@ -2,17 +2,28 @@ import type { Redis } from "ioredis";
 import { waitFor } from "./client";
 
 /**
- * The Redis servers to ask about a channel: one server's client, or one client per node of a
- * cluster (PUBSUB NUMSUB counts the subscribers of the node it is sent to, not the cluster's).
+ * The Redis servers to ask about a channel: one server's client (plain pub/sub, PUBSUB NUMSUB),
+ * or one client per master of a cluster. With REDIS_CLUSTER=true the service's channels are shard
+ * channels (sharded pub/sub), which only the master of the channel's slot knows: PUBSUB
+ * SHARDNUMSUB there.
  */
 export type PubSubNodes = Redis | readonly Redis[];
 
-const asList = (nodes: PubSubNodes): readonly Redis[] => (Array.isArray(nodes) ? nodes : [nodes as Redis]);
+/** The client of the master that serves `channel`'s slot. */
+export async function ownerOf(nodes: readonly Redis[], channel: string): Promise<Redis> {
+  const slot = (await nodes[0].cluster("KEYSLOT", channel)) as number;
+  const ranges = await nodes[0].cluster("SLOTS");
+  const [, , master] = ranges.find(([from, to]) => slot >= from && slot <= to) ?? [];
+  const owner = nodes.find((node) => node.options.port === master?.[1]);
+  if (!owner) throw new Error(`no node of the list serves slot ${slot} of ${channel}`);
+  return owner;
+}
 
-/** How many connections subscribe to `channel` (PUBSUB NUMSUB), summed over the nodes. */
+/** How many connections subscribe to `channel`: PUBSUB NUMSUB, or SHARDNUMSUB on a cluster. */
 export async function subscriberCount(nodes: PubSubNodes, channel: string): Promise<number> {
-  const counts = await Promise.all(asList(nodes).map(async (node) => Number((await node.pubsub("NUMSUB", channel))[1])));
-  return counts.reduce((sum, n) => sum + n, 0);
+  if (!Array.isArray(nodes)) return Number(((await (nodes as Redis).pubsub("NUMSUB", channel)) as [string, number])[1]);
+  const owner = await ownerOf(nodes, channel);
+  return Number(((await owner.call("PUBSUB", "SHARDNUMSUB", channel)) as [string, number])[1]);
 }
 
 /** Waits until `channel` has exactly `count` subscribers (0: every subscription on it has ended). */

@@ -1,5 +1,7 @@
 import type { App } from "../../src/app";
 import { MessageKeys } from "../../src/modules/messages/message.keys";
+import { PresenceKeys } from "../../src/modules/presence/presence.keys";
+import { SettingsKeys } from "../../src/modules/settings/settings.keys";
 import { collect, errorCode, gql, login, openSocket, waitFor, type TestSocket } from "../helpers/client";
 import { subscribeAndWait, subscriberCount } from "../helpers/pubsub";
 import { useService } from "../helpers/suite";
@@ -135,7 +137,7 @@ describe("settings and presence after a gap in the pub/sub connection", () => {
     const subscribe = async (token: string, userId: string) => {
       const socket = openSocket(cutOff.url, token);
       sockets.push(socket);
-      return subscribeAndWait(client, `${prefix}settingsChanged:${userId}`, () => collect<{ settingsChanged: { theme: string; version: number } }>(socket.client, "subscription { settingsChanged { theme version } }"));
+      return subscribeAndWait(client, new SettingsKeys(prefix).channel(userId), () => collect<{ settingsChanged: { theme: string; version: number } }>(socket.client, "subscription { settingsChanged { theme version } }"));
     };
     const movedSub = await subscribe(moved.token, "settings-moved");
     const stillSub = await subscribe(still.token, "settings-still");
@@ -162,10 +164,11 @@ describe("settings and presence after a gap in the pub/sub connection", () => {
     const socket = openSocket(cutOff.url, watcher.token);
     sockets.push(socket);
     const query = "subscription ($u: [ID!]) { presenceChanged(userIds: $u) { userId status previous catchUp } }";
-    const watched = await subscribeAndWait(client, `${prefix}presenceChanged:presence-busy`, () =>
+    const [everyoneChannel, userChannelPrefix] = new PresenceKeys(prefix).channels;
+    const watched = await subscribeAndWait(client, `${userChannelPrefix}presence-busy`, () =>
       collect<{ presenceChanged: Record<string, unknown> }>(socket.client, query, { u: ["presence-busy", "presence-idle"] }),
     );
-    const everyone = await subscribeAndWait(client, `${prefix}presenceChanged`, () =>
+    const everyone = await subscribeAndWait(client, everyoneChannel, () =>
       collect<{ presenceChanged: Record<string, unknown> }>(socket.client, query, {}),
     );
     const busy = await login(other.url, "presence-busy");

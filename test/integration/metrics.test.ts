@@ -2,6 +2,7 @@ import { randomBytes } from "node:crypto";
 import type { Client } from "graphql-ws";
 import type { App } from "../../src/app";
 import { MessageKeys } from "../../src/modules/messages/message.keys";
+import { SettingsKeys } from "../../src/modules/settings/settings.keys";
 import { Metrics } from "../../src/server/metrics";
 import { collect, errorCode, gql, login, openSocket, waitFor, type GqlResponse, type TestSocket } from "../helpers/client";
 import { subscribeAndWait } from "../helpers/pubsub";
@@ -219,7 +220,7 @@ describe("GET /metrics", () => {
     const socket = openSocket(a.url, dave.token);
     sockets.push(socket);
     const feed = await subscribeAndWait(client, keys.channel(userId), () => collect(socket.client, RECEIVED));
-    await subscribeAndWait(client, `${prefix}settingsChanged:${userId}`, () => collect(socket.client, "subscription { settingsChanged { version } }"));
+    await subscribeAndWait(client, new SettingsKeys(prefix).channel(userId), () => collect(socket.client, "subscription { settingsChanged { version } }"));
     const before = await samplesOf(a);
     const delta = (now: Sample[], name: string, labels: Record<string, string> = {}) => valueOf(now, name, labels) - valueOf(before, name, labels);
 

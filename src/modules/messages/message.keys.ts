@@ -33,7 +33,10 @@ export class MessageKeys {
     return `${this.prefix}user:{${to}}:dedupe:`;
   }
 
-  /** The channel of the user's messageReceived subscriptions: the send script publishes on it directly. */
+  /**
+   * The channel of the user's messageReceived subscriptions, `<prefix>messageReceived:{<userId>}`:
+   * the send script publishes on it directly, in the inbox's slot (a shard channel on a Cluster).
+   */
   channel(userId: string): string {
     return channelName(this.prefix, Topic.MessageReceived, userId);
   }

@@ -50,8 +50,10 @@ export class PresenceKeys {
   }
 
   /**
-   * The channels of presenceChanged events (the scripts PUBLISH to them directly): everyone's,
-   * and the prefix to which a script appends the user id, in the order of the scripts' ARGV.
+   * The channels of presenceChanged events (the scripts publish to them directly): everyone's,
+   * `<prefix>presenceChanged:{p}`, and the prefix to which a script appends the user id,
+   * `<prefix>presenceChanged:{p}:`, in the order of the scripts' ARGV. Both carry `{p}`
+   * (topicHashTags): on a Cluster they are shard channels in the presence scripts' slot.
    */
   get channels(): [all: string, userPrefix: string] {
     return [channelName(this.prefix, Topic.PresenceChanged), channelName(this.prefix, Topic.PresenceChanged, "")];

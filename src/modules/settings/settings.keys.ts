@@ -18,7 +18,10 @@ export class SettingsKeys {
     return `${this.prefix}user:{${userId}}:settings:extra`;
   }
 
-  /** The channel of the user's settingsChanged subscriptions: the update script publishes on it directly. */
+  /**
+   * The channel of the user's settingsChanged subscriptions, `<prefix>settingsChanged:{<userId>}`:
+   * the update script publishes on it directly, in the settings' slot (a shard channel on a Cluster).
+   */
   channel(userId: string): string {
     return channelName(this.prefix, Topic.SettingsChanged, userId);
   }

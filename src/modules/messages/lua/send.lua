@@ -4,7 +4,7 @@
 -- KEYS[2] inbox state    <prefix>user:{<to>}:inbox:state (hash: seq, readSeq)
 -- KEYS[3] dedupe key     <prefix>user:{<to>}:dedupe:<from>:<sha256(clientMessageId)>; without a
 --                        clientMessageId the bare dedupe prefix (same slot, never read or written)
--- ARGV[1] channel to PUBLISH the message on: <prefix>messageReceived:<to>
+-- ARGV[1] channel to publish the message on: <prefix>messageReceived:{<to>} (the inbox's slot)
 -- ARGV[2] to (recipient user id)
 -- ARGV[3] from (sender user id)
 -- ARGV[4] fromUsername
@@ -14,6 +14,7 @@
 -- ARGV[8] retention (ms): older messages are trimmed, and an idle inbox expires after it
 -- ARGV[9] how long the dedupe key is kept (s)
 -- Returns { 'NEW' | 'DUPLICATE', message JSON (as published) }
+-- publishCommand (set by redis/lua.ts): PUBLISH, or SPUBLISH on a Redis Cluster
 local clientMessageId = ARGV[6]
 if clientMessageId ~= '' then
   local first = redis.call('GET', KEYS[3])
@@ -49,5 +50,5 @@ local message = cjson.encode({
 if clientMessageId ~= '' then
   redis.call('SET', KEYS[3], message, 'EX', ARGV[9])
 end
-redis.call('PUBLISH', ARGV[1], message)
+redis.call(publishCommand, ARGV[1], message)
 return { 'NEW', message }

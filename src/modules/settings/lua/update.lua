@@ -2,13 +2,14 @@
 -- Checks come first, so a refused change writes nothing.
 -- KEYS[1] settings hash  <prefix>user:{<userId>}:settings (theme, language, timezone, notifications, version, updatedAt)
 -- KEYS[2] extra hash     <prefix>user:{<userId>}:settings:extra (key -> value)
--- ARGV[1] channel to PUBLISH the new settings on: <prefix>settingsChanged:<userId>
+-- ARGV[1] channel to publish the new settings on: <prefix>settingsChanged:{<userId>} (the settings' slot)
 -- ARGV[2] now, ISO-8601 (the new updatedAt)
 -- ARGV[3] expected version, or '' for no check
 -- ARGV[4] most extra entries allowed after the change
 -- ARGV[5] change, JSON: { defaults = {field: value}, set = {field: value}, upsert = [[key, value]], remove = [key], clear = bool }
 --         (fixed fields as strings; defaults fill fields the hash lacks, so the stored record is complete)
 -- Returns { 'OK', settings JSON (as published) } | { 'CONFLICT', stored version } | { 'TOO_MANY', entries after the change }
+-- publishCommand (set by redis/lua.ts): PUBLISH, or SPUBLISH on a Redis Cluster
 local change = cjson.decode(ARGV[5])
 local version = tonumber(redis.call('HGET', KEYS[1], 'version') or '0')
 if ARGV[3] ~= '' and tonumber(ARGV[3]) ~= version then
@@ -58,5 +59,5 @@ local settings = cjson.encode({
   version = version,
   updatedAt = stored.updatedAt,
 })
-redis.call('PUBLISH', ARGV[1], settings)
+redis.call(publishCommand, ARGV[1], settings)
 return { 'OK', settings }
