@@ -38,7 +38,10 @@ export interface App {
   url: string;
   port: number;
   services: Services;
-  /** Stops in order: no new connections, sockets closed (1001), HTTP drained, Redis quit. */
+  /**
+   * Stops in order: draining (/readyz 503, new WebSockets refused) for SHUTDOWN_DELAY, presence
+   * handed over (PRESENCE_RESTART_GRACE), sockets closed (1012), HTTP drained, Redis quit.
+   */
   stop(): Promise<void>;
 }
 
@@ -92,7 +95,11 @@ async function startWithRedis(config: Config, log: Logger, embedded: EmbeddedRed
   const presenceTracker = new PresenceTracker(
     presence,
     connections,
-    { intervalMs: Math.max(1, Math.floor(config.presenceTtlMs / 3)), maxSocketsPerUser: config.socketMaxPerUser },
+    {
+      intervalMs: Math.max(1, Math.floor(config.presenceTtlMs / 3)),
+      maxSocketsPerUser: config.socketMaxPerUser,
+      restartGraceMs: config.presenceRestartGraceMs,
+    },
     log,
     metrics,
   );
@@ -124,7 +131,7 @@ async function startWithRedis(config: Config, log: Logger, embedded: EmbeddedRed
   httpServer.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
   const ws = attachWebSocketServer(httpServer, schema, services);
   metrics.readAtScrape({ openWebSockets: () => ws.wss.clients.size, onlineUsers: async () => (await presence.online(0, null)).count });
-  // Pushed last, so it is the first task to stop: the record goes once HTTP is drained, before the presence goodbye.
+  // Pushed last, so it is the first task to stop: the record goes once HTTP is drained.
   backgroundTasks.push(
     new InstanceAnnouncer(
       services.instances,
@@ -140,7 +147,10 @@ async function startWithRedis(config: Config, log: Logger, embedded: EmbeddedRed
   );
   /** Undoes what this function started (not the embedded Redis: startApp owns it). */
   const release = async () => {
-    ws.wss.clients.forEach((socket) => socket.close(WebSocketCloseCode.GoingAway, "Server shutting down"));
+    // The presence goodbye comes first, so the closes below leave the leases to it (see PresenceTracker).
+    await presenceTracker.stop();
+    // 1012: graphql-ws clients reconnect (through a balancer, to another instance) and resubscribe.
+    ws.wss.clients.forEach((socket) => socket.close(WebSocketCloseCode.ServiceRestart, "Server restarting"));
     await ws.dispose();
     await apollo.stop(); // closes the listener and drains in-flight HTTP requests
     for (const task of [...backgroundTasks].reverse()) await task.stop();
@@ -163,7 +173,10 @@ async function startWithRedis(config: Config, log: Logger, embedded: EmbeddedRed
   let stopping: Promise<void> | undefined;
   const stop = () =>
     (stopping ??= (async () => {
-      log.info("shutting down");
+      log.info({ drainMs: config.shutdownDelayMs }, "shutting down");
+      // Balancers see /readyz fail and route new requests and sockets elsewhere before ours close.
+      connections.draining = true;
+      if (config.shutdownDelayMs > 0) await new Promise((resolve) => setTimeout(resolve, config.shutdownDelayMs));
       await release();
       await embedded?.stop();
       log.info("stopped");

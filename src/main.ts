@@ -5,7 +5,7 @@ import { ConfigError, loadConfig, type Config } from "./config/config";
 import { StartupError } from "./errors/startup";
 import { createLogger, routeConsoleTo } from "./server/logger";
 
-/** Longest a graceful stop may take before the process exits anyway. */
+/** Longest a graceful stop may take, after SHUTDOWN_DELAY, before the process exits anyway. */
 const STOP_TIMEOUT_MS = 10_000;
 
 /** Reads the configuration, or exits 1 with one JSON line naming the bad variable. */
@@ -21,7 +21,7 @@ function configOrExit(): Config {
 
 /**
  * Starts the service and stops it gracefully on SIGTERM or SIGINT (exit 0; exit 1 if stopping
- * fails or takes over STOP_TIMEOUT_MS). A signal during startup stops the service as soon as it is up.
+ * fails or takes over SHUTDOWN_DELAY + STOP_TIMEOUT_MS). A signal during startup stops the service as soon as it is up.
  */
 async function main(): Promise<void> {
   const config = configOrExit();
@@ -34,7 +34,7 @@ async function main(): Promise<void> {
     const force = setTimeout(() => {
       log.error("graceful stop took too long; exiting");
       process.exit(1);
-    }, STOP_TIMEOUT_MS);
+    }, config.shutdownDelayMs + STOP_TIMEOUT_MS);
     force.unref();
     app!.stop().then(
       () => process.exit(0),

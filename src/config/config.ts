@@ -40,12 +40,13 @@ interface WithDefault extends Described {
 
 const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
 
-/** "500ms", "30s", "15m", "12h", "7d"; a bare integer is seconds. */
-export function parseDuration(name: string, raw: string): number {
+/** "500ms", "30s", "15m", "12h", "7d"; a bare integer is seconds. `0` only where `zero` allows it. */
+export function parseDuration(name: string, raw: string, zero = false): number {
   const m = /^(\d+)(ms|s|m|h|d)?$/.exec(raw.trim());
   const ms = m ? Number(m[1]) * UNITS[m[2] ?? "s"] : NaN;
-  if (!Number.isSafeInteger(ms) || ms <= 0) {
-    throw new ConfigError(`${name}: expected a positive duration such as 500ms, 30s, 15m, 12h or 7d; got '${raw}'`);
+  if (!Number.isSafeInteger(ms) || ms < 0 || (ms === 0 && !zero)) {
+    const kind = zero ? "duration such as 0, 500ms, 30s or 15m" : "positive duration such as 500ms, 30s, 15m, 12h or 7d";
+    throw new ConfigError(`${name}: expected a ${kind}; got '${raw}'`);
   }
   return ms;
 }
@@ -132,6 +133,9 @@ const integer = ({ min, max, ...v }: WithDefault & { min: number; max: number })
 /** In milliseconds. */
 const duration = (v: WithDefault): Variable<number> => ({ ...v, parse: (raw) => parseDuration(v.name, raw ?? v.default) });
 
+/** In milliseconds, where `0` turns the thing off. */
+const durationOrZero = (v: WithDefault): Variable<number> => ({ ...v, parse: (raw) => parseDuration(v.name, raw ?? v.default, true) });
+
 const oneOf = <T extends string>({ values, ...v }: WithDefault & { values: readonly T[] }): Variable<T> => ({
   ...v,
   parse: (raw) => parseOneOf(v.name, raw ?? v.default, values),
@@ -179,6 +183,13 @@ const VARIABLES = {
     name: "HOST",
     default: "127.0.0.1",
     doc: "interface to listen on (dev auth has no proof, so it stays local unless told); the Docker image sets `0.0.0.0`",
+  }),
+  shutdownDelayMs: durationOrZero({
+    name: "SHUTDOWN_DELAY",
+    default: "0",
+    doc:
+      "on SIGTERM, how long `/readyz` answers 503 and new WebSockets are refused before open ones are closed (1012): " +
+      "at least the time your load balancer's health checks take to mark the instance down; added to the 10 s stop bound (docs/operations.md)",
   }),
   redisUrl: optionalText({
     name: "REDIS_URL",
@@ -278,6 +289,13 @@ const VARIABLES = {
     doc: "live sessions per user; a login beyond it ends the least recently used one",
   }),
   presenceTtlMs: duration({ name: "PRESENCE_TTL", default: "30s", doc: "how long a heartbeat or a socket keep-alive keeps a user online" }),
+  presenceRestartGraceMs: durationOrZero({
+    name: "PRESENCE_RESTART_GRACE",
+    default: "10s",
+    doc:
+      "on a graceful stop, how long the instance's users stay online without a socket, so that one who reconnects elsewhere within it never shows OFFLINE then ONLINE; " +
+      "`0`: they go offline at once (docs/operations.md, \"Rolling restart\")",
+  }),
   presenceMaxUserIds: integer({
     name: "PRESENCE_MAX_USER_IDS",
     default: "100",

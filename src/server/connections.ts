@@ -15,6 +15,8 @@ export interface LiveSocket {
 /** The WebSocket close codes (RFC 6455, IANA registry) this service uses that graphql-ws's CloseCode lacks. */
 export enum WebSocketCloseCode {
   GoingAway = 1001,
+  /** The instance stops (a restart): reconnect, to another instance behind the balancer. */
+  ServiceRestart = 1012,
   TryAgainLater = 1013,
 }
 
@@ -26,6 +28,8 @@ export enum WebSocketCloseCode {
 export class ConnectionRegistry extends EventEmitter<{ open: [LiveSocket]; close: [LiveSocket] }> {
   private readonly bySession = new Map<string, Set<LiveSocket>>();
   private socketsOpened = 0;
+  /** Set once the instance stops: new WebSocket upgrades are refused (503) and /readyz answers 503. */
+  draining = false;
   /**
    * Anonymous sockets whose operations authenticated one by one (GraphiQL sends its headers per
    * operation), by session. Ending the session closes them too; they are not presence.

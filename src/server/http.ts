@@ -99,11 +99,14 @@ export async function createHttpServer(schema: GraphQLSchema, services: Services
   const graphiql = graphiqlOn ? graphiqlHandler((err) => services.log.error({ err }, "graphiql failed")) : undefined;
   const routes: Record<string, HttpHandler> = {
     "/healthz": (_req, res) => sendJson(res, 200, { status: "ok" }),
+    // 503 from the moment the instance starts to stop, so a balancer routes elsewhere before its sockets close.
     "/readyz": (_req, res) =>
-      void services.redis.ping().then(
-        () => sendJson(res, 200, { status: "ready" }),
-        () => sendJson(res, 503, { status: "redis unavailable" }),
-      ),
+      services.connections.draining
+        ? sendJson(res, 503, { status: "draining" })
+        : void services.redis.ping().then(
+            () => sendJson(res, 200, { status: "ready" }),
+            () => sendJson(res, 503, { status: "redis unavailable" }),
+          ),
     // Only with METRICS_TOKEN: without it, /metrics is a 404 like any unknown path.
     ...(services.config.metricsToken
       ? { "/metrics": metricsHandler(services.metrics, services.config.metricsToken, (err) => services.log.error({ err }, "metrics scrape failed")) }

@@ -65,7 +65,7 @@ describe("service lifecycle (child processes)", () => {
     expect((await stopWith(second, "SIGTERM")).code).toBe(0);
   });
 
-  it("SIGINT closes open WebSockets with 1001, refuses new connections and exits 0 within 10 s", async () => {
+  it("SIGINT closes open WebSockets with 1012 (Service Restart), refuses new connections and exits 0 within 10 s", async () => {
     const dataDir = tempDir();
     const service = await start({ DATA_DIR: dataDir });
     const { token } = await login(service.url, "sigint");
@@ -74,7 +74,7 @@ describe("service lifecycle (child processes)", () => {
     const redisPid = redisPidOf(dataDir)!;
 
     const stopped = stopWith(service, "SIGINT");
-    expect(await socket.closed).toBe(1001);
+    expect(await socket.closed).toBe(1012);
     const { code, ms } = await stopped;
     expect(code).toBe(0);
     expect(ms).toBeLessThan(10_000);

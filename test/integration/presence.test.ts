@@ -45,9 +45,9 @@ describe("presence", () => {
   });
 
   /** `count` instances forming one service (one key prefix, one Redis). */
-  async function startInstances(count: number, ttl = "2s") {
+  async function startInstances(count: number, ttl = "2s", env: Record<string, string> = {}) {
     const prefix = `pr${randomBytes(4).toString("hex")}:`;
-    const started = await Promise.all(Array.from({ length: count }, () => startApp({ KEY_PREFIX: prefix, PRESENCE_TTL: ttl })));
+    const started = await Promise.all(Array.from({ length: count }, () => startApp({ KEY_PREFIX: prefix, PRESENCE_TTL: ttl, ...env })));
     apps.push(...started);
     return { prefix, keys: new PresenceKeys(prefix), instances: started };
   }
@@ -402,8 +402,8 @@ describe("presence", () => {
     expect(await subscriberCount(client, presenceChannel(prefix))).toBe(0);
   });
 
-  it("a graceful stop takes the instance's users offline at once, with their OFFLINE events", async () => {
-    const { prefix, instances: [a, c] } = await startInstances(2);
+  it("a graceful stop with PRESENCE_RESTART_GRACE=0 takes the instance's users offline at once, with their OFFLINE events", async () => {
+    const { prefix, instances: [a, c] } = await startInstances(2, "2s", { PRESENCE_RESTART_GRACE: "0" });
     const erin = await login(a.url, "erin");
     const fred = await login(a.url, "fred");
     const watcher = await watch(a.url, prefix, erin.token);

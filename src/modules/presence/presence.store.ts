@@ -51,7 +51,7 @@ export class PresenceStore {
     this.keys = new PresenceKeys(prefix);
     this.channels = this.keys.channels;
     this.scripts = defineScripts(redis, path.join(__dirname, "lua"), [
-      "connect", "disconnect", "refresh", "sweep", "heartbeat", "read", "list",
+      "connect", "disconnect", "refresh", "shorten", "sweep", "heartbeat", "read", "list",
     ] as const);
   }
 
@@ -86,6 +86,16 @@ export class PresenceStore {
       missing.push(...((await this.scripts.refresh([this.keys.leases], [this.leaseMs, ...batch])) as string[]));
     }
     return missing;
+  }
+
+  /**
+   * Makes leases of live sockets end `graceMs` from now (an instance that stops gracefully): their
+   * users stay online that long, and a sweep then takes offline those who did not reconnect.
+   */
+  async shorten(members: readonly string[], graceMs: number): Promise<void> {
+    for (let i = 0; i < members.length; i += SCRIPT_BATCH) {
+      await this.scripts.shorten([this.keys.leases], [graceMs, ...members.slice(i, i + SCRIPT_BATCH)]);
+    }
   }
 
   /** Removes expired leases and heartbeats; returns how many users went offline. */

@@ -8,8 +8,9 @@ import { PresenceStore } from "./presence.store";
  * Mirrors this instance's authenticated sockets into presence: a socket that opens takes a
  * lease, one that closes gives it back, and every `intervalMs` one batched call extends all
  * leases of this instance and one sweep removes what expired anywhere (instances that died
- * without a goodbye). On a graceful stop every remaining lease goes in one call, with the
- * OFFLINE events that follow from it.
+ * without a goodbye). On a graceful stop the remaining leases are shortened to `restartGraceMs`,
+ * so users who reconnect to another instance within it never flap (no OFFLINE then ONLINE), and a
+ * sweep takes the others offline after it; with no grace they go at once, with their OFFLINE events.
  */
 export class PresenceTracker {
   /** Random per instance: names this instance's leases, so a restart never adopts old ones. */
@@ -33,6 +34,8 @@ export class PresenceTracker {
       intervalMs: number;
       /** SOCKET_MAX_PER_USER: a socket beyond it gets no lease and must close (see `admitted`). */
       maxSocketsPerUser: number;
+      /** PRESENCE_RESTART_GRACE: how long the leases of a graceful stop last; 0: removed at once. */
+      restartGraceMs: number;
     },
     private readonly log: Logger,
     /** Counts the transitions this instance's calls decided (each is decided by exactly one script run). */
@@ -64,7 +67,7 @@ export class PresenceTracker {
 
   private readonly onClose = (live: LiveSocket) => {
     const lease = this.leases.get(live.id);
-    // After stop the goodbye has removed every lease; a late close has nothing left to do.
+    // After stop the goodbye has handed every lease over (shortened or removed): a late close leaves it be.
     if (this.stopped || lease === undefined) return;
     this.leases.delete(live.id);
     this.track(live.id, async () => this.wentOffline(await this.store.disconnect([lease.member])));
@@ -79,6 +82,7 @@ export class PresenceTracker {
     this.timer.unref();
   }
 
+  /** The goodbye: call it before this instance closes its sockets, so their closes leave the leases to it. */
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
@@ -89,7 +93,8 @@ export class PresenceTracker {
     const members = [...this.leases.values()].map((l) => l.member);
     this.leases.clear();
     try {
-      this.wentOffline(await this.store.disconnect(members));
+      if (this.options.restartGraceMs > 0) await this.store.shorten(members, this.options.restartGraceMs);
+      else this.wentOffline(await this.store.disconnect(members));
     } catch (err) {
       // The leases then expire and a surviving instance's sweep takes these users offline.
       this.log.warn({ err, sockets: members.length }, "presence goodbye failed; leases will expire");
@@ -100,7 +105,7 @@ export class PresenceTracker {
   private async tick(): Promise<void> {
     try {
       const missing = new Set(await this.store.refresh([...this.leases.values()].map((l) => l.member)));
-      if (this.stopped) return; // the goodbye removes every lease; taking one again would race it
+      if (this.stopped) return; // the goodbye hands every lease over; taking one again would race it
       // A lease a sweep took while this instance was stalled: the socket is still open, so take it
       // again, whatever the user's socket count is now (it was admitted once).
       for (const [socketId, { member, userId }] of this.leases) {
