@@ -1,7 +1,7 @@
 import tseslint from "typescript-eslint";
 
 export default tseslint.config(
-  { ignores: ["dist/**", "node_modules/**", "test/generated/**", "data/**", "coverage/**"] },
+  { ignores: ["dist/**", "node_modules/**", "test/generated/**", "client/src/generated/**", "client/dist/**", "examples/web/dist/**", "data/**", "coverage/**"] },
   ...tseslint.configs.recommended,
   {
     rules: {
