@@ -5,6 +5,7 @@ import type {
   IdentityVerifier,
   InstanceStore,
   MessageStore,
+  OnlineCounts,
   PresenceStore,
   PresenceTracker,
   RateLimits,
@@ -32,6 +33,8 @@ export interface Services {
   sessions: SessionStore;
   sessionWatcher: SessionWatcher;
   presence: PresenceStore;
+  /** Each presence shard's online count, for presence events (several shards on a Cluster). */
+  onlineCounts: OnlineCounts;
   presenceTracker: PresenceTracker;
   settings: SettingsStore;
   /** The instance registry (the admin page's instances and trend). */
