@@ -6,6 +6,7 @@ import {
   InstanceAnnouncer,
   InstanceStore,
   MessageStore,
+  OnlineCounts,
   PresenceStore,
   PresenceTracker,
   RateLimits,
@@ -90,7 +91,8 @@ async function startWithRedis(config: Config, log: Logger, embedded: EmbeddedRed
     maxPerUser: config.sessionMaxPerUser,
   });
   const sessionWatcher = new SessionWatcher(sessions, connections, pubSub, config.sessionTouchIntervalMs, log, metrics);
-  const presence = new PresenceStore(redis.command, config.keyPrefix, config.presenceTtlMs);
+  const presence = new PresenceStore(redis.command, config.keyPrefix, config.presenceTtlMs, config.redisCluster);
+  const onlineCounts = new OnlineCounts(presence, pubSub, log);
   // Leases are refreshed (and expired ones swept) 3 times per TTL: see "Going offline" in docs/api.md for the bound.
   const presenceTracker = new PresenceTracker(
     presence,
@@ -113,6 +115,7 @@ async function startWithRedis(config: Config, log: Logger, embedded: EmbeddedRed
     sessions,
     sessionWatcher,
     presence,
+    onlineCounts,
     presenceTracker,
     settings: new SettingsStore(redis.command, config.keyPrefix),
     instances: new InstanceStore(redis.command, config.keyPrefix, config.instanceRefreshIntervalMs),
@@ -124,7 +127,7 @@ async function startWithRedis(config: Config, log: Logger, embedded: EmbeddedRed
     rateLimits: new RateLimits(redis.command, config.keyPrefix, config, (name) => metrics.rateLimitRefusals[name].inc()),
     metrics,
   };
-  const backgroundTasks: BackgroundTask[] = [sessionWatcher, presenceTracker];
+  const backgroundTasks: BackgroundTask[] = [sessionWatcher, onlineCounts, presenceTracker];
 
   const schema = await createSchema(pubSub);
   const { httpServer, apollo } = await createHttpServer(schema, services);

@@ -375,6 +375,11 @@ const VARIABLES = {
   rateLimitUpdateSettings: rate({ name: "RATE_LIMIT_UPDATE_SETTINGS", default: "300/1m", doc: "`updateSettings` and `resetSettings` calls per user" }),
   rateLimitHeartbeat: rate({ name: "RATE_LIMIT_HEARTBEAT", default: "120/1m", doc: "`heartbeat` calls per user" }),
   rateLimitMarkRead: rate({ name: "RATE_LIMIT_MARK_READ", default: "300/1m", doc: "`markRead` calls per user" }),
+  rateLimitPushMessage: rate({
+    name: "RATE_LIMIT_PUSH_MESSAGE",
+    default: "600/1m",
+    doc: "`pushMessage` calls per admin key (each may name up to 1000 recipients)",
+  }),
   rateLimitWebSocketsPerAddress: rate({
     name: "RATE_LIMIT_WEBSOCKETS_PER_ADDRESS",
     default: "1200/1m",

@@ -14,6 +14,7 @@ export { InstanceAnnouncer } from "./instances/instance.announcer";
 export { InstanceStore } from "./instances/instance.store";
 export { RATE_LIMIT_NAMES, RateLimits, type RateLimitName } from "./limits/rate-limits";
 export { MessageStore } from "./messages/message.store";
+export { OnlineCounts } from "./presence/presence.counts";
 export { PRESENCE_TRANSITIONS, PresenceStore, type PresenceTransition } from "./presence/presence.store";
 export { PresenceTracker } from "./presence/presence.tracker";
 export { createIdentityVerifier, type IdentityVerifier } from "./sessions/identity";

@@ -19,13 +19,6 @@ export enum Topic {
   MessageReceived = "messageReceived",
 }
 
-/**
- * Topics whose channels share one hash tag instead of carrying their id's: their scripts change
- * keys of that tag, and on a Redis Cluster a script can only publish (SPUBLISH) in its own slot.
- * Every presence key carries `{p}` (presence.keys.ts).
- */
-export const topicHashTags: Partial<Record<Topic, string>> = { [Topic.PresenceChanged]: "p" };
-
 /** What each topic carries: AppPubSub's publish, subscribe and listen take their payload type from here. */
 export interface TopicPayloads {
   [Topic.SessionEnded]: SessionEndedPayload;

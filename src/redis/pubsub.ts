@@ -1,6 +1,6 @@
 import { RedisPubSub } from "graphql-redis-subscriptions";
 import type { PubSub } from "type-graphql";
-import { topicHashTags, type Topic, type TopicPayloads } from "../modules/topics";
+import type { Topic, TopicPayloads } from "../modules/topics";
 import { BoundedQueue } from "./bounded-queue";
 import type { RedisConnections } from "./connections";
 import { redisPubSubClients } from "./sharded-pubsub";
@@ -53,13 +53,14 @@ export const retryDelayMs = (attempt: number) => Math.min(2000, 100 * 2 ** attem
  * The Redis channel of a topic (and id): Lua scripts that publish must use the same name (the
  * `*.keys.ts` classes name them through this). A channel carries a hash tag, so on a Cluster it
  * is a shard channel in the slot of the keys its script changes: the id's own
- * (`messageReceived:{alice}`), or the topic's fixed tag from `topicHashTags`
- * (`presenceChanged:{p}:alice`, `presenceChanged:{p}`). A bare topic has its own slot.
+ * (`messageReceived:{alice}`), or, for an id that brings its own tag, that one (presence's shard:
+ * `presenceChanged:{p}:alice`, `presenceChanged:{p}`). A bare topic has its own slot. User ids
+ * never hold braces (validateUserId), so an id with one brought its tag.
  */
 export const channelName = (prefix: string, topic: Topic, id?: unknown) => {
-  const tag = topicHashTags[topic];
-  if (tag !== undefined) return id == null ? `${prefix}${topic}:{${tag}}` : `${prefix}${topic}:{${tag}}:${String(id)}`;
-  return id == null ? `${prefix}${topic}` : `${prefix}${topic}:{${String(id)}}`;
+  if (id == null) return `${prefix}${topic}`;
+  const text = String(id);
+  return text.startsWith("{") ? `${prefix}${topic}:${text}` : `${prefix}${topic}:{${text}}`;
 };
 
 /**

@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import type { Logger } from "pino";
 import type { Config } from "../config/config";
 import { unauthenticated } from "../errors/errors";
@@ -5,6 +6,7 @@ import type {
   IdentityVerifier,
   InstanceStore,
   MessageStore,
+  OnlineCounts,
   PresenceStore,
   PresenceTracker,
   RateLimits,
@@ -32,6 +34,8 @@ export interface Services {
   sessions: SessionStore;
   sessionWatcher: SessionWatcher;
   presence: PresenceStore;
+  /** Each presence shard's online count, for presence events (several shards on a Cluster). */
+  onlineCounts: OnlineCounts;
   presenceTracker: PresenceTracker;
   settings: SettingsStore;
   /** The instance registry (the admin page's instances and trend). */
@@ -81,6 +85,11 @@ export class AppContext {
   /** FORBIDDEN (UNAUTHENTICATED when admin calls are disabled) unless the x-api-key is right. */
   requireAdmin(): void {
     assertAdmin(this.services.config.adminApiKey, this.caller.apiKey);
+  }
+
+  /** The admin key's budget id: a hash of the key, so Redis never holds the key itself (call after requireAdmin). */
+  adminKeyId(): string {
+    return createHash("sha256").update(this.caller.apiKey ?? "").digest("hex").slice(0, 16);
   }
 
   /**

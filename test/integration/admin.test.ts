@@ -2,6 +2,7 @@ import type { TypedDocumentNode } from "@graphql-typed-document-node/core";
 import {
   DeploymentDocument,
   MeDocument,
+  PushMessageDocument,
   RevokeUserSessionDocument,
   RevokeUserSessionsDocument,
   UserLookupDocument,
@@ -33,6 +34,7 @@ const ADMIN_CALLS = [
   adminCall("userUnreadCount", UserUnreadCountDocument, { userId: "zoe" }),
   adminCall("revokeUserSession", RevokeUserSessionDocument, { userId: "zoe", sessionId: "s1" }),
   adminCall("revokeUserSessions", RevokeUserSessionsDocument, { userId: "zoe" }),
+  adminCall("pushMessage", PushMessageDocument, { to: ["zoe"], body: "your order shipped" }),
 ];
 
 describe("admin operations", () => {

@@ -1,7 +1,7 @@
 import type { Redis } from "ioredis";
 import type { App } from "../../src/app";
 import { MessageKeys } from "../../src/modules/messages/message.keys";
-import { PresenceKeys } from "../../src/modules/presence/presence.keys";
+import { PresenceShards } from "../../src/modules/presence/presence.keys";
 import { SettingsKeys } from "../../src/modules/settings/settings.keys";
 import { Topic } from "../../src/modules/topics";
 import { channelName } from "../../src/redis/pubsub";
@@ -44,8 +44,11 @@ describe("sharded pub/sub on Redis Cluster", () => {
 
     const watcher = await login(b.url, "watcher");
     const watcherSocket = await socketOf(b, watcher.token);
-    const [everyone, userPrefix] = new PresenceKeys(prefix).channels;
-    const presence = await subscribeAndWait(nodes, [everyone, `${userPrefix}carol`], () => [
+    // Every instance listens to each presence shard's channel of everyone's events (OnlineCounts),
+    // so only carol's own channel shows a new subscriber; the subscription to everyone is made with it.
+    const shards = new PresenceShards(prefix, true);
+    const everyone = shards.channel();
+    const presence = await subscribeAndWait(nodes, shards.channel("carol"), () => [
       collect<{ presenceChanged: { userId: string; status: string } }>(watcherSocket.client, "subscription { presenceChanged { userId status } }"),
       collect<{ presenceChanged: { userId: string; status: string } }>(watcherSocket.client, 'subscription { presenceChanged(userIds: ["carol"]) { userId status } }'),
     ]);
@@ -64,7 +67,7 @@ describe("sharded pub/sub on Redis Cluster", () => {
     // Each channel lives on the master of its hash tag's slot, and only there.
     const expected = new Map<Redis, string[]>(nodes.map((node) => [node, []]));
     // The session watcher's channel (a bare topic) is a shard channel of its own slot.
-    for (const channel of [channelName(prefix, Topic.SessionEnded), everyone, `${userPrefix}carol`, ...users.flatMap((u) => [messageKeys.channel(u), new SettingsKeys(prefix).channel(u)])]) {
+    for (const channel of [channelName(prefix, Topic.SessionEnded), ...everyone, shards.channel("carol"), ...users.flatMap((u) => [messageKeys.channel(u), new SettingsKeys(prefix).channel(u)])]) {
       expected.get(await ownerOf(nodes, channel))!.push(channel);
     }
     for (const node of nodes) {
@@ -84,7 +87,7 @@ describe("sharded pub/sub on Redis Cluster", () => {
       await settings[i].next(1);
       expect(settings[i].results[0].data).toEqual({ settingsChanged: { version: 1 } });
     }
-    // The presence scripts SPUBLISH in {p}'s slot: carol comes online on a.
+    // The presence scripts SPUBLISH in the slot of carol's presence shard: carol comes online on a.
     await socketOf(a, (await login(a.url, "carol")).token);
     for (const events of presence) {
       await waitFor(() => events.results.some((r) => r.data?.presenceChanged.userId === "carol"), 5000, () => "no presence event for carol");

@@ -2,8 +2,7 @@ import { createHash } from "node:crypto";
 import { MessageKeys } from "../../src/modules/messages/message.keys";
 import { SessionKeys } from "../../src/modules/sessions/session.keys";
 import { SettingsKeys } from "../../src/modules/settings/settings.keys";
-import { Topic } from "../../src/modules/topics";
-import { channelName } from "../../src/redis/pubsub";
+import { PresenceShards } from "../../src/modules/presence/presence.keys";
 import { MeDocument, RevokeOtherSessionsDocument, RevokeSessionDocument, SessionsDocument } from "../generated/graphql";
 import { collect, gql, gqlDoc, login, openSocket, waitFor, type TestSocket } from "../helpers/client";
 import { subscribeAndWait } from "../helpers/pubsub";
@@ -92,7 +91,7 @@ describe("sessionhub on Redis Cluster", () => {
     // Anonymous socket, operation authenticated by extensions.headers: the watcher stays offline.
     const watcherSocket = await socketOf(b.url);
     const events: PresenceEvent[] = [];
-    await subscribeAndWait(nodes, channelName(prefix, Topic.PresenceChanged, "carol"), () =>
+    await subscribeAndWait(nodes, new PresenceShards(prefix, true).channel("carol"), () =>
       watcherSocket.client.subscribe<{ presenceChanged: PresenceEvent }>(
         {
           query: "subscription ($ids: [ID!]) { presenceChanged(userIds: $ids) { userId status previous onlineCount } }",

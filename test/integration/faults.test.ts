@@ -1,6 +1,6 @@
 import type { App } from "../../src/app";
 import { MessageKeys } from "../../src/modules/messages/message.keys";
-import { PresenceKeys } from "../../src/modules/presence/presence.keys";
+import { PresenceShards } from "../../src/modules/presence/presence.keys";
 import { SettingsKeys } from "../../src/modules/settings/settings.keys";
 import { collect, errorCode, gql, login, openSocket, waitFor, type TestSocket } from "../helpers/client";
 import { subscribeAndWait, subscriberCount } from "../helpers/pubsub";
@@ -164,11 +164,10 @@ describe("settings and presence after a gap in the pub/sub connection", () => {
     const socket = openSocket(cutOff.url, watcher.token);
     sockets.push(socket);
     const query = "subscription ($u: [ID!]) { presenceChanged(userIds: $u) { userId status previous catchUp } }";
-    const [everyoneChannel, userChannelPrefix] = new PresenceKeys(prefix).channels;
-    const watched = await subscribeAndWait(client, `${userChannelPrefix}presence-busy`, () =>
+    const watched = await subscribeAndWait(client, new PresenceShards(prefix, false).channel("presence-busy"), () =>
       collect<{ presenceChanged: Record<string, unknown> }>(socket.client, query, { u: ["presence-busy", "presence-idle"] }),
     );
-    const everyone = await subscribeAndWait(client, everyoneChannel, () =>
+    const everyone = await subscribeAndWait(client, new PresenceShards(prefix, false).channel(), () =>
       collect<{ presenceChanged: Record<string, unknown> }>(socket.client, query, {}),
     );
     const busy = await login(other.url, "presence-busy");

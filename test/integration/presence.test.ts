@@ -1,8 +1,6 @@
 import { randomBytes } from "node:crypto";
 import type { App } from "../../src/app";
-import { PresenceKeys } from "../../src/modules/presence/presence.keys";
-import { Topic } from "../../src/modules/topics";
-import { channelName } from "../../src/redis/pubsub";
+import { PresenceKeys, PresenceShards } from "../../src/modules/presence/presence.keys";
 import { errorCode, gql, login, openSocket, waitFor, type TestSocket } from "../helpers/client";
 import { killService, startService, type ServiceProcess } from "../helpers/process";
 import { subscribeAndWait, subscriberCount, waitForSubscribers } from "../helpers/pubsub";
@@ -53,7 +51,7 @@ describe("presence", () => {
   }
 
   /** The channel of presenceChanged events: everyone's, or one user's. */
-  const presenceChannel = (prefix: string, userId?: string) => channelName(prefix, Topic.PresenceChanged, userId);
+  const presenceChannel = (prefix: string, userId?: string) => (userId === undefined ? new PresenceShards(prefix, false).channel()[0] : new PresenceShards(prefix, false).channel(userId));
 
   /** An authenticated socket (a tab) of the token's user; resolves once acknowledged. */
   async function openTab(url: string, token: string): Promise<TestSocket> {

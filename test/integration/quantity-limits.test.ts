@@ -1,10 +1,8 @@
 import { randomBytes } from "node:crypto";
 import type { App } from "../../src/app";
-import { PresenceKeys } from "../../src/modules/presence/presence.keys";
+import { PresenceKeys, PresenceShards } from "../../src/modules/presence/presence.keys";
 import { hashToken } from "../../src/modules/sessions/session.store";
 import { SessionKeys } from "../../src/modules/sessions/session.keys";
-import { Topic } from "../../src/modules/topics";
-import { channelName } from "../../src/redis/pubsub";
 import { collect, errorCode, gql, login, openSocket, waitFor, type GqlResponse, type TestSocket } from "../helpers/client";
 import { subscribeAndWait, subscriberCount, waitForSubscribers } from "../helpers/pubsub";
 import { useClusterService, useService } from "../helpers/suite";
@@ -64,7 +62,7 @@ describe("quantity limits", () => {
   function watch(socket: TestSocket, prefix: string, userIds: string[]): Promise<Subscription> {
     return subscribeAndWait(
       client,
-      userIds.map((id) => channelName(prefix, Topic.PresenceChanged, id)),
+      userIds.map((id) => new PresenceShards(prefix, false).channel(id)),
       () => collect<{ presenceChanged: { userId: string; status: string } }>(socket.client, WATCH, { userIds }),
       { settled: (s) => s.done, describe: (s) => JSON.stringify(s.results) },
     );
@@ -175,7 +173,7 @@ describe("quantity limits", () => {
     const error = await refusal(await watch(socket, prefix, ["s4"]));
     expect(error?.extensions?.code).toBe("BAD_USER_INPUT");
     expect(error?.message).toContain("at most 3 subscriptions (SOCKET_MAX_SUBSCRIPTIONS)");
-    expect(await subscriberCount(client, channelName(prefix, Topic.PresenceChanged, "s4"))).toBe(0);
+    expect(await subscriberCount(client, new PresenceShards(prefix, false).channel("s4"))).toBe(0);
 
     // Queries and mutations are not subscriptions: they still run, and so do the subscriptions.
     expect((await overSocket(socket, "{ me { userId } }")).data).toEqual({ me: { userId: "subscriber" } });
@@ -186,7 +184,7 @@ describe("quantity limits", () => {
 
     // Completing one makes room.
     third.unsubscribe();
-    await waitForSubscribers(client, channelName(prefix, Topic.PresenceChanged, "s3"), 0);
+    await waitForSubscribers(client, new PresenceShards(prefix, false).channel("s3"), 0);
     const fourth = await watch(socket, prefix, ["s4"]);
     expect(fourth.done).toBe(false);
     await expectResponsive(a);
@@ -196,7 +194,7 @@ describe("quantity limits", () => {
     const { prefix, instances: [a] } = await startInstances(1, { PRESENCE_MAX_USER_IDS: "3", SOCKET_MAX_WATCHED_USERS: "5" });
     const { token } = await login(a.url, "watcher");
     const socket = await openTab(a.url, token);
-    const channel = (id: string) => channelName(prefix, Topic.PresenceChanged, id);
+    const channel = (id: string) => new PresenceShards(prefix, false).channel(id);
 
     // Per operation, on both transports.
     expect(errorCode(await gql(a.url, PRESENCE, { ids: ["w1", "w2", "w3"] }, { token }))).toBeUndefined();

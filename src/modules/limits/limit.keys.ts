@@ -13,6 +13,11 @@ export class LimitKeys {
     return `${this.prefix}user:{${userId}}:rate:${limit}${peer === undefined ? "" : `:${peer}`}`;
   }
 
+  /** string (counter, TTL = window): uses of `limit` with one admin key (named by a hash of it, never the key). */
+  adminKey(limit: string, adminKeyId: string): string {
+    return `${this.prefix}rate:${limit}:admin:${adminKeyId}`;
+  }
+
   /** string (counter, TTL = window): uses of `limit` from one client address (see addressBucket). */
   address(limit: string, address: string): string {
     return `${this.prefix}rate:${limit}:${addressBucket(address)}`;

@@ -47,6 +47,11 @@ const RATE_LIMITS = {
     what: "markRead of one user",
     key: (keys: LimitKeys, userId: string) => keys.user(userId, "markRead"),
   },
+  pushMessage: {
+    rate: "rateLimitPushMessage",
+    what: "pushMessage with one admin key",
+    key: (keys: LimitKeys, adminKeyId: string) => keys.adminKey("pushMessage", adminKeyId),
+  },
   webSocketPerAddress: {
     rate: "rateLimitWebSocketsPerAddress",
     what: "new WebSockets from one client address",

@@ -6,7 +6,7 @@ import { mayReturn } from "../list-cost";
 import { validateUserId } from "../sessions/identity";
 import { Topic } from "../topics";
 import { inboxFeed } from "./message.feed";
-import { validateMessageId, validateMessageInput, validatePageSize } from "./message.rules";
+import { PUSH_DEFAULT_FROM, validateMessageId, validateMessageInput, validatePageSize, validatePushRecipients } from "./message.rules";
 import { fromPayload, type MessageRecord } from "./message.store";
 import { Message, MessagePage } from "./message.type";
 
@@ -68,6 +68,32 @@ export class MessageResolver {
     // The recipient's sockets on this instance get the message before the sender gets the answer.
     await receivedIOHandled();
     return Message.from(message);
+  }
+
+  @Mutation(() => [Message], {
+    description:
+      'Admin (x-api-key): a message from the application itself (`from`, default "system") to each listed user (1 to 1000), stored in each inbox and delivered live exactly like sendMessage. With clientMessageId, a retry delivers nothing twice. Returns the stored messages, in the order of `to`.',
+  })
+  async pushMessage(
+    @Arg("to", () => [ID]) to: string[],
+    @Arg("body") body: string,
+    @Arg("from", () => ID, { nullable: true }) from: string | null,
+    @Arg("clientMessageId", () => String, { nullable: true }) clientMessageId: string | null,
+    @Ctx() ctx: AppContext,
+  ): Promise<Message[]> {
+    ctx.requireAdmin();
+    const { config, rateLimits, messages, metrics } = ctx.services;
+    const sender = validateUserId(from ?? PUSH_DEFAULT_FROM, "from");
+    // Each recipient's message passes sendMessage's own checks (body, clientMessageId, to).
+    const inputs = validatePushRecipients(to).map((recipient) =>
+      validateMessageInput({ to: recipient, body, clientMessageId: clientMessageId ?? null, from: sender, fromUsername: sender }, config.messageMaxBytes),
+    );
+    await rateLimits.consume("pushMessage", ctx.adminKeyId());
+    // One send script per recipient, each in the recipient's slot, all in one round trip.
+    const sent = await Promise.all(inputs.map((input) => messages.send(input)));
+    metrics.messagesStored.inc(sent.filter((s) => !s.duplicate).length);
+    await receivedIOHandled();
+    return sent.map((s) => Message.from(s.message));
   }
 
   @Mutation(() => Int, { description: "Marks the inbox read up to and including this id; returns the unread count left." })

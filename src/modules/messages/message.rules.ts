@@ -5,6 +5,10 @@ import { validateUserId } from "../sessions/identity";
 export const MAX_PAGE_SIZE = 200;
 /** Longest clientMessageId accepted (characters). */
 export const MAX_CLIENT_MESSAGE_ID = 128;
+/** Most recipients of one pushMessage. */
+export const MAX_PUSH_RECIPIENTS = 1000;
+/** Who a pushMessage is from unless the caller names someone. */
+export const PUSH_DEFAULT_FROM = "system";
 
 /**
  * Message ids are the inbox stream's ids, "<ms>-<seq>" with two unsigned 64-bit integers; they
@@ -83,4 +87,12 @@ export function validatePageSize(first: number): number {
     throw badInput(`first must be from 1 to ${MAX_PAGE_SIZE}`, "first");
   }
   return first;
+}
+
+/** pushMessage's recipients: 1 to MAX_PUSH_RECIPIENTS distinct valid user ids. */
+export function validatePushRecipients(to: readonly string[]): string[] {
+  if (to.length < 1 || to.length > MAX_PUSH_RECIPIENTS) throw badInput(`to must list 1 to ${MAX_PUSH_RECIPIENTS} users`, "to");
+  to.forEach((userId) => validateUserId(userId, "to"));
+  if (new Set(to).size !== to.length) throw badInput("to must not list a user twice", "to");
+  return [...to];
 }

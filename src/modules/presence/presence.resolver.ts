@@ -85,13 +85,17 @@ export class PresenceResolver {
       await ctx.requireSession();
       const { pubSub, config, presence } = ctx.services;
       const userIds = args.userIds as string[] | null | undefined;
-      if (userIds == null) return pubSub.subscribe(Topic.PresenceChanged, undefined, { accept: () => true, read: async () => [missedEvents()] });
+      const { shards } = presence;
+      if (userIds == null) {
+        const everyone = shards.all.map((k) => k.everyoneId);
+        return pubSub.subscribeMany(Topic.PresenceChanged, everyone, { accept: () => true, read: async () => [missedEvents()] });
+      }
       const watched = validateWatchedUserIds(userIds, config.presenceMaxUserIds);
       ctx.watchUsers(watched.length);
       // What the subscriber knows of each user: their state now, then each event reported.
       const known = new Map((await presence.read(watched)).map((r) => [r.userId, r.status]));
       // One Redis channel per user: Redis routes only those users' events here, no filtering in JS.
-      return pubSub.subscribeMany(Topic.PresenceChanged, watched, {
+      return pubSub.subscribeMany(Topic.PresenceChanged, watched.map((userId) => shards.of(userId).userId(userId)), {
         accept: (event) => {
           if (event.catchUp && known.get(event.userId) === event.status) return false;
           known.set(event.userId, event.status);
@@ -106,14 +110,16 @@ export class PresenceResolver {
       });
     },
   })
-  // The result depends on the event and the operation only, never on the subscriber's context:
-  // subscribers with the same operation share one execution per event (server/shared-subscribe.ts).
+  // The result depends on the event, the operation and this instance's counts only, never on the
+  // subscriber: subscribers with the same operation share one execution per event (server/shared-subscribe.ts).
   @Extensions({ sharedResult: true })
   presenceChanged(
     @Root() payload: PresenceChangedPayload,
     @Arg("userIds", () => [ID], { nullable: true }) _userIds: string[] | null,
+    @Ctx() ctx: AppContext,
   ): PresenceEvent {
     if (payload.missed) throw presenceEventsMissed();
-    return PresenceEvent.from(payload);
+    // A script publishes its shard's count; a catch-up event already has the whole deployment's.
+    return PresenceEvent.from(payload.catchUp ? payload : { ...payload, onlineCount: ctx.services.onlineCounts.countAfter(payload) });
   }
 }

@@ -1,13 +1,13 @@
 -- Removes live sockets (one that closed, or all of an instance that stops). A user whose last
 -- socket this was, and whose heartbeat has lapsed, goes offline; that is announced here.
 -- Leases already removed (by a sweep) are skipped, so nothing is counted or announced twice.
--- KEYS[1] socket leases   <prefix>presence:{p}:leases       zset member -> lease expiry (ms)
--- KEYS[2] connections     <prefix>presence:{p}:connections  hash userId -> live sockets
--- KEYS[3] heartbeats      <prefix>presence:{p}:heartbeats   zset userId -> heartbeat expiry (ms)
--- KEYS[4] online index    <prefix>presence:{p}:online       zset userId, score 0
--- KEYS[5] status          <prefix>presence:{p}:status       hash userId -> AWAY | BUSY
--- KEYS[6] last seen       <prefix>presence:{p}:lastSeen     hash userId -> ms
--- ARGV[1] channel of everyone's presence events
+-- KEYS[1] socket leases   <prefix>presence:{s}:leases       zset member -> lease expiry (ms)
+-- KEYS[2] connections     <prefix>presence:{s}:connections  hash userId -> live sockets
+-- KEYS[3] heartbeats      <prefix>presence:{s}:heartbeats   zset userId -> heartbeat expiry (ms)
+-- KEYS[4] online index    <prefix>presence:{s}:online       zset userId, score 0
+-- KEYS[5] status          <prefix>presence:{s}:status       hash userId -> AWAY | BUSY
+-- KEYS[6] last seen       <prefix>presence:{s}:lastSeen     hash userId -> ms
+-- ARGV[1] the shard's channel of everyone's presence events
 -- ARGV[2] channel prefix of one user's presence events (the user id is appended)
 -- ARGV[3..] lease members "<instanceId>|<connectionId>|<userId>"
 -- Returns the number of users who went offline.

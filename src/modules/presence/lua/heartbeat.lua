@@ -1,10 +1,10 @@
 -- Keeps a user online for one lease length without a socket and optionally sets their status.
 -- Coming online, or a status change of an online user, is announced here.
--- KEYS[1] heartbeats      <prefix>presence:{p}:heartbeats   zset userId -> heartbeat expiry (ms)
--- KEYS[2] connections     <prefix>presence:{p}:connections  hash userId -> live sockets
--- KEYS[3] online index    <prefix>presence:{p}:online       zset userId, score 0
--- KEYS[4] status          <prefix>presence:{p}:status       hash userId -> AWAY | BUSY
--- ARGV[1] channel of everyone's presence events
+-- KEYS[1] heartbeats      <prefix>presence:{s}:heartbeats   zset userId -> heartbeat expiry (ms)
+-- KEYS[2] connections     <prefix>presence:{s}:connections  hash userId -> live sockets
+-- KEYS[3] online index    <prefix>presence:{s}:online       zset userId, score 0
+-- KEYS[4] status          <prefix>presence:{s}:status       hash userId -> AWAY | BUSY
+-- ARGV[1] the shard's channel of everyone's presence events
 -- ARGV[2] channel prefix of one user's presence events (the user id is appended)
 -- ARGV[3] lease length (ms)
 -- ARGV[4] user id

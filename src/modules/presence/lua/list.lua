@@ -1,9 +1,9 @@
 -- One page of the online users, in user id order, with the exact online count.
 -- Paging is by user id (ZRANGEBYLEX after the cursor), so a user who stays online while a
 -- client pages is returned exactly once, whoever else comes and goes meanwhile.
--- KEYS[1] online index    <prefix>presence:{p}:online       zset userId, score 0
--- KEYS[2] connections     <prefix>presence:{p}:connections  hash userId -> live sockets
--- KEYS[3] status          <prefix>presence:{p}:status       hash userId -> AWAY | BUSY
+-- KEYS[1] online index    <prefix>presence:{s}:online       zset userId, score 0
+-- KEYS[2] connections     <prefix>presence:{s}:connections  hash userId -> live sockets
+-- KEYS[3] status          <prefix>presence:{s}:status       hash userId -> AWAY | BUSY
 -- ARGV[1] cursor: the last user id of the previous page, or "" for the first page
 -- ARGV[2] page size
 -- Returns { count, now (ms), 1 if more users follow else 0, then per user: id, status, live sockets }.

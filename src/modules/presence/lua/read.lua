@@ -1,8 +1,8 @@
 -- The presence of some users, read as one consistent snapshot.
--- KEYS[1] online index    <prefix>presence:{p}:online       zset userId, score 0
--- KEYS[2] connections     <prefix>presence:{p}:connections  hash userId -> live sockets
--- KEYS[3] status          <prefix>presence:{p}:status       hash userId -> AWAY | BUSY
--- KEYS[4] last seen       <prefix>presence:{p}:lastSeen     hash userId -> ms
+-- KEYS[1] online index    <prefix>presence:{s}:online       zset userId, score 0
+-- KEYS[2] connections     <prefix>presence:{s}:connections  hash userId -> live sockets
+-- KEYS[3] status          <prefix>presence:{s}:status       hash userId -> AWAY | BUSY
+-- KEYS[4] last seen       <prefix>presence:{s}:lastSeen     hash userId -> ms
 -- ARGV[1..] user ids
 -- Returns { now (ms), then per user: online (1|0), status ("" when offline), live sockets, last seen ms ("" if never) }.
 local t = redis.call('TIME')

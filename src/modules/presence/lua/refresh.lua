@@ -1,7 +1,7 @@
 -- Extends the leases of one instance's live sockets: the one batched write per interval that
 -- keeps them online. A lease that is gone (a sweep took it while this instance was stalled)
 -- is not recreated here: it is returned, and the instance registers that socket again.
--- KEYS[1] socket leases   <prefix>presence:{p}:leases       zset member -> lease expiry (ms)
+-- KEYS[1] socket leases   <prefix>presence:{s}:leases       zset member -> lease expiry (ms)
 -- ARGV[1] lease length (ms)
 -- ARGV[2..] lease members "<instanceId>|<connectionId>|<userId>"
 -- Returns the members that had no lease.

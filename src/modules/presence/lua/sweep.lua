@@ -1,13 +1,13 @@
 -- Removes expired socket leases (of instances that died without a goodbye) and lapsed
 -- heartbeats; users left with neither go offline, announced here. Every instance runs it;
 -- being one atomic script, whichever runs first acts and the others find nothing.
--- KEYS[1] socket leases   <prefix>presence:{p}:leases       zset member -> lease expiry (ms)
--- KEYS[2] connections     <prefix>presence:{p}:connections  hash userId -> live sockets
--- KEYS[3] heartbeats      <prefix>presence:{p}:heartbeats   zset userId -> heartbeat expiry (ms)
--- KEYS[4] online index    <prefix>presence:{p}:online       zset userId, score 0
--- KEYS[5] status          <prefix>presence:{p}:status       hash userId -> AWAY | BUSY
--- KEYS[6] last seen       <prefix>presence:{p}:lastSeen     hash userId -> ms
--- ARGV[1] channel of everyone's presence events
+-- KEYS[1] socket leases   <prefix>presence:{s}:leases       zset member -> lease expiry (ms)
+-- KEYS[2] connections     <prefix>presence:{s}:connections  hash userId -> live sockets
+-- KEYS[3] heartbeats      <prefix>presence:{s}:heartbeats   zset userId -> heartbeat expiry (ms)
+-- KEYS[4] online index    <prefix>presence:{s}:online       zset userId, score 0
+-- KEYS[5] status          <prefix>presence:{s}:status       hash userId -> AWAY | BUSY
+-- KEYS[6] last seen       <prefix>presence:{s}:lastSeen     hash userId -> ms
+-- ARGV[1] the shard's channel of everyone's presence events
 -- ARGV[2] channel prefix of one user's presence events (the user id is appended)
 -- ARGV[3] most leases and most heartbeats removed per run (keeps each run short)
 -- Returns { users who went offline, 1 if more expired entries may remain else 0 }.
