@@ -44,6 +44,11 @@ export interface CatchUp<P> {
   accept(payload: P): boolean;
   /** What the subscriber missed, read from Redis after a gap: the events to deliver now. */
   read(): Promise<P[]>;
+  /**
+   * Also read once the subscription is live in Redis: what changed between the subscriber's
+   * starting point (read before subscribing) and then was published before anyone listened.
+   */
+  readOnceLive?: boolean;
 }
 
 /** Waits before reading again after a failed catch-up read: doubling from 100 ms up to 2 s. */
@@ -107,15 +112,15 @@ export function createPubSub(connections: RedisConnections, prefix: string, hook
           if (catchUp.accept(payload)) queue.push(payload);
         }
       : (payload: TopicPayloads[T]) => queue.push(payload);
-    const readMissed = async (attempt = 0): Promise<void> => {
+    const readMissed = async (attempt = 0, afterGap = true): Promise<void> => {
       if (stopped || !catchUp) return;
       try {
         for (const payload of await catchUp.read()) if (!stopped) deliver(payload);
-        if (!stopped) hooks.onCaughtUp?.(topic);
+        if (!stopped && afterGap) hooks.onCaughtUp?.(topic);
       } catch {
         // Redis is not back for commands yet: read again while the subscription lasts.
         await new Promise((resolve) => setTimeout(resolve, retryDelayMs(attempt)));
-        return readMissed(attempt + 1);
+        return readMissed(attempt + 1, afterGap);
       }
     };
     const onResumed = catchUp && (() => void readMissed());
@@ -126,6 +131,7 @@ export function createPubSub(connections: RedisConnections, prefix: string, hook
       unlisten = stops;
       if (stopped || failed) stops.forEach((stop) => stop());
       if (failed) queue.fail(failed.reason);
+      else if (catchUp?.readOnceLive) void readMissed(0, false);
     });
     return queue;
   };

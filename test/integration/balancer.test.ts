@@ -1,7 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { MessageKeys } from "../../src/modules/messages/message.keys";
-import { Topic } from "../../src/modules/topics";
-import { channelName } from "../../src/redis/pubsub";
+import { PresenceShards } from "../../src/modules/presence/presence.keys";
 import { startBalancer, type TestBalancer } from "../helpers/balancer";
 import { collect, gql, login, openSocket, waitFor, type TestSocket } from "../helpers/client";
 import { waitForSubscribers } from "../helpers/pubsub";
@@ -63,7 +62,7 @@ describe("three instances behind HAProxy (ops/haproxy/haproxy.cfg)", () => {
         complete: () => undefined,
       },
     );
-    await waitForSubscribers(client, channelName(prefix, Topic.PresenceChanged, userIds[0]), 1);
+    await waitForSubscribers(client, new PresenceShards(prefix, false).channel(userIds[0]), 1);
     return events;
   }
 

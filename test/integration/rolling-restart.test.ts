@@ -3,8 +3,7 @@ import { createClient, type Client } from "graphql-ws";
 import WebSocket from "ws";
 import type { App } from "../../src/app";
 import { MessageKeys } from "../../src/modules/messages/message.keys";
-import { Topic } from "../../src/modules/topics";
-import { channelName } from "../../src/redis/pubsub";
+import { PresenceShards } from "../../src/modules/presence/presence.keys";
 import { startBalancer, type TestBalancer } from "../helpers/balancer";
 import { gql, login, openSocket, waitFor, wsUrl, type TestSocket } from "../helpers/client";
 import { waitForSubscribers } from "../helpers/pubsub";
@@ -108,7 +107,7 @@ describe("a rolling restart behind HAProxy", () => {
         complete: () => undefined,
       },
     );
-    await waitForSubscribers(client, channelName(prefix, Topic.PresenceChanged, leaver), 1);
+    await waitForSubscribers(client, new PresenceShards(prefix, false).channel(leaver), 1);
 
     // Six readers through the balancer (two per instance), and a leaver on instance 0 directly
     // that does not come back when it closes.

@@ -79,7 +79,7 @@ export class PresenceResolver {
 
   @Subscription(() => PresenceEvent, {
     description:
-      "Presence transitions of the given users, or of everyone when userIds is omitted. After the service missed events (a gap in its Redis pub/sub connection), a subscription with userIds gets the current state of each user whose status differs from the last one it reported (`catchUp: true`); one to everyone gets a SERVICE_UNAVAILABLE error in its stream (the subscription goes on): read onlineUsers again.",
+      "Presence transitions of the given users, or of everyone when userIds is omitted. After the service missed events (a gap in its Redis pub/sub connection), and once when it is live in Redis, a subscription with userIds gets the current state of each user whose status differs from the last one it reported (`catchUp: true`); one to everyone gets a SERVICE_UNAVAILABLE error in its stream (the subscription goes on): read onlineUsers again.",
     subscribe: async ({ args, context }) => {
       const ctx = context as AppContext;
       await ctx.requireSession();
@@ -96,8 +96,9 @@ export class PresenceResolver {
       const known = new Map((await presence.read(watched)).map((r) => [r.userId, r.status]));
       // One Redis channel per user: Redis routes only those users' events here, no filtering in JS.
       return pubSub.subscribeMany(Topic.PresenceChanged, watched.map((userId) => shards.of(userId).userId(userId)), {
+        // An event (live, or read after a gap or once live) that tells what the subscriber knows is dropped.
         accept: (event) => {
-          if (event.catchUp && known.get(event.userId) === event.status) return false;
+          if (known.get(event.userId) === event.status) return false;
           known.set(event.userId, event.status);
           return true;
         },
@@ -107,6 +108,7 @@ export class PresenceResolver {
             .filter((state) => state.status !== known.get(state.userId))
             .map((state) => ({ userId: state.userId, status: state.status, previous: known.get(state.userId)!, at: Date.now(), onlineCount: count, catchUp: true }));
         },
+        readOnceLive: true,
       });
     },
   })

@@ -62,6 +62,7 @@ export class SettingsResolver {
           const current = await settings.get(userId);
           return current.version > version ? [toPayload(current)] : [];
         },
+        readOnceLive: true,
       });
     },
   })
