@@ -7,6 +7,7 @@ import { Topic } from "../../src/modules/topics";
 import { channelName } from "../../src/redis/pubsub";
 import { collect, errorCode, gql, login, openSocket, waitFor, type TestSocket } from "../helpers/client";
 import { ownerOf, subscribeAndWait, subscriberCount } from "../helpers/pubsub";
+import { expectInboxesDelivered } from "../helpers/delivery";
 import { useClusterService } from "../helpers/suite";
 
 const SEND = "mutation ($to: ID!, $body: String!) { sendMessage(to: $to, body: $body) { id } }";
@@ -14,7 +15,6 @@ const RECEIVED = "subscription ($after: ID) { messageReceived(after: $after) { i
 const LOAD_ENV = { RATE_LIMIT_SEND_MESSAGE: "1000000/1m", RATE_LIMIT_SEND_MESSAGE_PER_RECIPIENT: "1000000/1m", INBOX_MAX_MESSAGES: "100000" };
 
 type Received = ReturnType<typeof collect<{ messageReceived: { id: string; body: string } }>>;
-const idsOf = (s: Received) => s.results.map((r) => r.data?.messageReceived.id);
 
 /**
  * Sharded pub/sub on a real 3-master Redis Cluster (REDIS_CLUSTER=true), two instances. The users
@@ -146,14 +146,6 @@ describe("sharded pub/sub on Redis Cluster", () => {
       running = false;
       await Promise.all(senders);
     }
-    for (const [i, to] of recipients.entries()) {
-      const inbox = (await client.xrange(messageKeys.inbox(to), "-", "+")).map(([id]) => id);
-      expect(inbox).toEqual(expect.arrayContaining(acknowledged.get(to)!));
-      for (const subscription of subscriptions.slice(i * 2, i * 2 + 2)) {
-        await waitFor(() => subscription.results.length >= inbox.length, 10_000, () => `${subscription.results.length} of ${inbox.length} delivered`);
-        expect(subscription.error).toBeUndefined();
-        expect(idsOf(subscription)).toEqual(inbox);
-      }
-    }
+    await expectInboxesDelivered(client, messageKeys, acknowledged, (i) => subscriptions.slice(i * 2, i * 2 + 2));
   }, 60_000);
 });

@@ -4,6 +4,7 @@ import { PresenceShards } from "../../src/modules/presence/presence.keys";
 import { SettingsKeys } from "../../src/modules/settings/settings.keys";
 import { collect, errorCode, gql, login, openSocket, waitFor, type TestSocket } from "../helpers/client";
 import { subscribeAndWait, subscriberCount } from "../helpers/pubsub";
+import { expectInboxesDelivered, type MessageSubscription } from "../helpers/delivery";
 import { useService } from "../helpers/suite";
 import { startTcpProxy, type TcpProxy } from "../helpers/tcp-proxy";
 
@@ -11,9 +12,6 @@ const SEND = "mutation ($to: ID!, $body: String!) { sendMessage(to: $to, body: $
 const RECEIVED = "subscription ($after: ID) { messageReceived(after: $after) { id } }";
 /** The sender sends thousands of messages in a test: its budgets are raised, not the subject here. */
 const LOAD_ENV = { RATE_LIMIT_SEND_MESSAGE: "1000000/1m", RATE_LIMIT_SEND_MESSAGE_PER_RECIPIENT: "1000000/1m", INBOX_MAX_MESSAGES: "100000" };
-
-type Subscription = ReturnType<typeof collect<{ messageReceived: { id: string } }>>;
-const idsOf = (s: Subscription) => s.results.map((r) => r.data?.messageReceived.id);
 
 describe("messages across Redis faults (two instances, AOF everysec, a steady load from one to the other)", () => {
   const { apps, redis, client, prefix } = useService({
@@ -36,7 +34,7 @@ describe("messages across Redis faults (two instances, AOF everysec, a steady lo
     const [a, b] = apps;
     const sender = await login(a.url, `${name}-sender`);
     const recipients = ["r1", "r2", "r3"].map((r) => `${name}-${r}`);
-    const subscriptions: Subscription[] = [];
+    const subscriptions: MessageSubscription[] = [];
     for (const to of recipients) {
       const { token } = await login(b.url, to);
       for (const [app, after] of [
@@ -72,15 +70,7 @@ describe("messages across Redis faults (two instances, AOF everysec, a steady lo
       running = false;
       await Promise.all(senders);
     }
-    for (const [i, to] of recipients.entries()) {
-      const inbox = (await client.xrange(keys.inbox(to), "-", "+")).map(([id]) => id);
-      expect(inbox).toEqual(expect.arrayContaining(acknowledged.get(to)!));
-      for (const subscription of subscriptions.slice(i * 2, i * 2 + 2)) {
-        await waitFor(() => subscription.results.length >= inbox.length, 10_000, () => `${subscription.results.length} of ${inbox.length} delivered`);
-        expect(subscription.error).toBeUndefined();
-        expect(idsOf(subscription)).toEqual(inbox);
-      }
-    }
+    await expectInboxesDelivered(client, keys, acknowledged, (i) => subscriptions.slice(i * 2, i * 2 + 2));
     return total;
   }
 
