@@ -4,12 +4,10 @@ import { PresenceShards } from "../../src/modules/presence/presence.keys";
 import { SettingsKeys } from "../../src/modules/settings/settings.keys";
 import { collect, errorCode, gql, login, openSocket, waitFor, type TestSocket } from "../helpers/client";
 import { subscribeAndWait, subscriberCount } from "../helpers/pubsub";
-import { expectInboxesDelivered, type MessageSubscription } from "../helpers/delivery";
+import { expectDeliveredOnceAcross } from "../helpers/delivery";
 import { useService } from "../helpers/suite";
 import { startTcpProxy, type TcpProxy } from "../helpers/tcp-proxy";
 
-const SEND = "mutation ($to: ID!, $body: String!) { sendMessage(to: $to, body: $body) { id } }";
-const RECEIVED = "subscription ($after: ID) { messageReceived(after: $after) { id } }";
 /** The sender sends thousands of messages in a test: its budgets are raised, not the subject here. */
 const LOAD_ENV = { RATE_LIMIT_SEND_MESSAGE: "1000000/1m", RATE_LIMIT_SEND_MESSAGE_PER_RECIPIENT: "1000000/1m", INBOX_MAX_MESSAGES: "100000" };
 
@@ -25,54 +23,23 @@ describe("messages across Redis faults (two instances, AOF everysec, a steady lo
     await Promise.all(sockets.splice(0).map((s) => s.dispose()));
   });
 
-  /**
-   * Recipients subscribe on instance b (live only) and on instance a (with `after`, from the
-   * start); two senders send to them from instance a without pause while `fault` runs. Then every
-   * acknowledged message is in the inbox, and every subscription got exactly the inbox, in order.
-   */
-  async function underLoad(name: string, fault: () => Promise<void>) {
-    const [a, b] = apps;
-    const sender = await login(a.url, `${name}-sender`);
-    const recipients = ["r1", "r2", "r3"].map((r) => `${name}-${r}`);
-    const subscriptions: MessageSubscription[] = [];
-    for (const to of recipients) {
-      const { token } = await login(b.url, to);
-      for (const [app, after] of [
-        [b, null],
-        [a, "0-0"],
-      ] as [App, string | null][]) {
+  /** `expectDeliveredOnceAcross` on this suite's two instances: three recipients, the fault given. */
+  const underLoad = (name: string, fault: () => Promise<void>) =>
+    expectDeliveredOnceAcross({
+      a: apps[0],
+      b: apps[1],
+      redis: client,
+      pubsub: client,
+      keys,
+      sender: `${name}-sender`,
+      recipients: ["r1", "r2", "r3"].map((r) => `${name}-${r}`),
+      open: (app, token) => {
         const socket = openSocket(app.url, token);
         sockets.push(socket);
-        subscriptions.push(await subscribeAndWait(client, keys.channel(to), () => collect(socket.client, RECEIVED, { after })));
-      }
-    }
-    const acknowledged = new Map(recipients.map((to) => [to, [] as string[]]));
-    let total = 0;
-    let running = true;
-    const send = async (worker: number) => {
-      for (let n = 0; running; n++) {
-        const to = recipients[n % recipients.length];
-        const res = await gql<{ sendMessage: { id: string } }>(a.url, SEND, { to, body: `${worker}:${n}` }, { headers: { authorization: `Bearer ${sender.token}` } });
-        if (res.data?.sendMessage) {
-          acknowledged.get(to)!.push(res.data.sendMessage.id);
-          total++;
-        } else expect(errorCode(res)).toBe("SERVICE_UNAVAILABLE");
-      }
-    };
-    const senders = [send(1), send(2)];
-    try {
-      await waitFor(() => total >= 100, 10_000);
-      await fault();
-      const atRecovery = total;
-      // Writes resume by themselves, and go on for a while.
-      await waitFor(() => total >= atRecovery + 300, 20_000, () => `${total - atRecovery} messages acknowledged since the fault`);
-    } finally {
-      running = false;
-      await Promise.all(senders);
-    }
-    await expectInboxesDelivered(client, keys, acknowledged, (i) => subscriptions.slice(i * 2, i * 2 + 2));
-    return total;
-  }
+        return socket;
+      },
+      fault,
+    });
 
   it("Redis SHUTDOWN, then restarted: every acknowledged message is delivered exactly once, in order, to every open subscription", async () => {
     await underLoad("shutdown", async () => {
