@@ -3,7 +3,10 @@ import { maxAliasesRule } from "@escape.tech/graphql-armor-max-aliases";
 import { maxDepthRule } from "@escape.tech/graphql-armor-max-depth";
 import { maxDirectivesRule } from "@escape.tech/graphql-armor-max-directives";
 import {
+  BREAK,
   GraphQLError,
+  Kind,
+  TypeInfo,
   getOperationAST,
   getVariableValues,
   type DocumentNode,
@@ -12,6 +15,9 @@ import {
   type ParseOptions,
   type ValidationContext,
   type ValidationRule,
+  type ValueNode,
+  visit,
+  visitWithTypeInfo,
 } from "graphql";
 import { fieldExtensionsEstimator, getComplexity, simpleEstimator } from "graphql-query-complexity";
 import type { Config } from "../config/config";
@@ -61,10 +67,14 @@ export interface OperationArgs {
 }
 
 /**
- * The cost of each operation without variables, which no request can change: computed once, as
- * Apollo and the document cache hand every request of one document text the same DocumentNode.
+ * The cost of each operation whose cost no variable can change, computed once: Apollo and the
+ * document cache hand every request of one document text the same DocumentNode. Most operations
+ * with variables are of this kind (`sendMessage(to: $to, body: $body)`), as a variable changes
+ * the cost only through a field that declares its own cost or through @include/@skip.
  */
 const fixedCosts = new WeakMap<OperationDefinitionNode, number>();
+/** Whether a document's costs read its variables, worked out once per document. */
+const costReadsVariables = new WeakMap<DocumentNode, boolean>();
 
 /**
  * The refusal of an operation that costs more than `maxCost`, or undefined. An operation the
@@ -75,17 +85,49 @@ const fixedCosts = new WeakMap<OperationDefinitionNode, number>();
 export function costRefusal(args: OperationArgs, maxCost: number): GraphQLError | undefined {
   const operation = getOperationAST(args.document, args.operationName);
   if (!operation) return undefined;
-  const fixed = !operation.variableDefinitions?.length;
-  let cost = fixed ? fixedCosts.get(operation) : undefined;
+  let cost = fixedCosts.get(operation);
   if (cost === undefined) {
     const variables = args.variableValues ?? {};
-    if (!fixed && getVariableValues(args.schema, operation.variableDefinitions ?? [], variables, { maxErrors: 1 }).errors) return undefined;
+    if (operation.variableDefinitions?.length && getVariableValues(args.schema, operation.variableDefinitions, variables, { maxErrors: 1 }).errors) return undefined;
     cost = costOf(args.schema, args.document, operation.name?.value, variables, maxCost);
-    if (fixed) fixedCosts.set(operation, cost);
+    if (!readsVariables(args.schema, args.document)) fixedCosts.set(operation, cost);
   }
   if (cost <= maxCost) return undefined;
   return documentLimitExceeded(`Query cost limit of ${maxCost} exceeded${Number.isFinite(cost) ? `, found ${cost}` : ""}.`);
 }
+
+/**
+ * Whether a variable can change the cost of an operation of the document: it is an argument of a
+ * directive (@include, @skip) or of a field that declares its own cost (`first: $n`). Any
+ * operation or fragment of the document counts, so the answer errs towards counting again.
+ */
+function readsVariables(schema: GraphQLSchema, document: DocumentNode): boolean {
+  let reads = costReadsVariables.get(document);
+  if (reads !== undefined) return reads;
+  reads = false;
+  const typeInfo = new TypeInfo(schema);
+  visit(
+    document,
+    visitWithTypeInfo(typeInfo, {
+      Directive(node) {
+        reads = node.arguments?.some((arg) => holdsVariable(arg.value)) ?? false;
+        return reads ? BREAK : undefined;
+      },
+      Field(node) {
+        const declaresCost = typeInfo.getFieldDef()?.extensions?.complexity !== undefined;
+        reads = declaresCost && (node.arguments?.some((arg) => holdsVariable(arg.value)) ?? false);
+        return reads ? BREAK : undefined;
+      },
+    }),
+  );
+  costReadsVariables.set(document, reads);
+  return reads;
+}
+
+const holdsVariable = (value: ValueNode): boolean =>
+  value.kind === Kind.VARIABLE ||
+  (value.kind === Kind.LIST && value.values.some(holdsVariable)) ||
+  (value.kind === Kind.OBJECT && value.fields.some((field) => holdsVariable(field.value)));
 
 /** graphql-query-complexity's count; Infinity once it passes the limit (it stops there, so fragments spread many times over cannot make counting expensive). */
 function costOf(schema: GraphQLSchema, query: DocumentNode, operationName: string | undefined, variables: Record<string, unknown>, maxCost: number): number {

@@ -82,6 +82,21 @@ describe("document limits (defaults), the same over HTTP and WebSocket", () => {
     expect(await both(pages("__typename"), { n: 100 })).toBe("ok");
   });
 
+  it("cost: @include(if: $all) counts its selection only when the variables as sent include it", async () => {
+    const page = "onlineUsers @include(if: $all) { count nextCursor users { userId status online connections lastSeenAt } }"; // 50 x 8
+    const query = `query ($all: Boolean!) { ${aliased(26, page)} }`;
+    expect(await both(query, { all: false })).toBe("ok");
+    expect(await both(query, { all: true })).toBe("GRAPHQL_VALIDATION_FAILED: Query cost limit of 10000 exceeded, found 10400.");
+    expect(await both(query, { all: false })).toBe("ok");
+  });
+
+  it("cost: a variable that no cost reads changes nothing, the same document asked again and again", async () => {
+    const query = `query ($id: ID) { ${aliased(26, "onlineUsers { count nextCursor users { userId status online connections lastSeenAt } }")} session(id: $id) { id } }`;
+    for (const id of ["a", "b", null]) expect(await both(query, { id })).toBe("GRAPHQL_VALIDATION_FAILED: Query cost limit of 10000 exceeded, found 10402.");
+    const cheap = `query ($id: ID) { session(id: $id) { id } }`;
+    for (const id of ["a", null]) expect(await both(cheap, { id })).toBe("ok");
+  });
+
   it("cost: onlineUsers without first costs its default page of 50", async () => {
     const page = "onlineUsers { count nextCursor users { userId status online connections lastSeenAt } }"; // 50 x 8
     expect(await both(`{ ${aliased(25, page)} }`)).toBe("ok");
