@@ -15,17 +15,7 @@ const resultsByEvent = new WeakMap<object, Map<string, Result>>();
 export async function subscribeSharingResults(args: ExecutionArgs) {
   const events = await createSourceEventStream(args);
   if (!(Symbol.asyncIterator in events)) return events; // the errors of a refused subscription
-  const executeFor = (event: unknown): Result => execute({ ...args, rootValue: event });
-  const key = sharedResultKey(args);
-  if (key === undefined) return new MappedEvents(events, executeFor);
-  return new MappedEvents(events, (event) => {
-    if (typeof event !== "object" || event === null) return executeFor(event);
-    let results = resultsByEvent.get(event);
-    if (!results) resultsByEvent.set(event, (results = new Map()));
-    let result = results.get(key);
-    if (!result) results.set(key, (result = executeFor(event)));
-    return result;
-  });
+  return new ExecutedEvents(events, args, sharedResultKey(args));
 }
 
 /**
@@ -43,13 +33,18 @@ function sharedResultKey(args: ExecutionArgs): string | undefined {
   return JSON.stringify([source, args.operationName ?? null, args.variableValues ?? null]);
 }
 
-/** Maps each event through `map`; `return()` reaches the source at once, even while it waits. */
-class MappedEvents<T> implements AsyncIterableIterator<ExecutionResult> {
-  private readonly source: AsyncIterator<T>;
+/**
+ * Each event's result; `return()` reaches the source at once, even while it waits. One object
+ * (and one callback) per subscription, as most subscriptions sit idle for the socket's life.
+ */
+class ExecutedEvents implements AsyncIterableIterator<ExecutionResult> {
+  private readonly source: AsyncIterator<unknown>;
 
   constructor(
-    events: AsyncIterable<T>,
-    private readonly map: (event: T) => Result,
+    events: AsyncIterable<unknown>,
+    private readonly args: ExecutionArgs,
+    /** Set when subscribers of this operation share each event's result. */
+    private readonly sharedKey: string | undefined,
   ) {
     this.source = events[Symbol.asyncIterator]();
   }
@@ -60,8 +55,17 @@ class MappedEvents<T> implements AsyncIterableIterator<ExecutionResult> {
     return this.source.next().then(this.mapStep);
   }
 
-  private readonly mapStep = async (step: IteratorResult<T>): Promise<IteratorResult<ExecutionResult>> =>
-    step.done ? { done: true, value: undefined } : { done: false, value: await this.map(step.value) };
+  private readonly mapStep = async (step: IteratorResult<unknown>): Promise<IteratorResult<ExecutionResult>> =>
+    step.done ? { done: true, value: undefined } : { done: false, value: await this.resultOf(step.value) };
+
+  private resultOf(event: unknown): Result {
+    if (this.sharedKey === undefined || typeof event !== "object" || event === null) return execute({ ...this.args, rootValue: event });
+    let results = resultsByEvent.get(event);
+    if (!results) resultsByEvent.set(event, (results = new Map()));
+    let result = results.get(this.sharedKey);
+    if (!result) results.set(this.sharedKey, (result = execute({ ...this.args, rootValue: event })));
+    return result;
+  }
 
   async return(): Promise<IteratorResult<ExecutionResult>> {
     await this.source.return?.();

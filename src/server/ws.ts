@@ -2,7 +2,6 @@ import type { Server } from "node:http";
 import { getOperationAST, type DocumentNode, type ExecutionArgs, type ExecutionResult, type GraphQLSchema } from "graphql";
 import { CloseCode, type SubscribePayload } from "graphql-ws";
 import { useServer } from "graphql-ws/use/ws";
-import type { Gauge } from "prom-client";
 import { WebSocket, WebSocketServer } from "ws";
 import { formatError, isRedisUnavailable } from "../errors/errors";
 import type { SessionRecord } from "../modules";
@@ -34,8 +33,6 @@ interface SocketState extends Record<PropertyKey, unknown> {
   live?: LiveSocket;
   /** Made at the socket's first subscription. */
   limits?: SocketLimits;
-  /** Each live subscription's share of sessionhub_subscriptions_active, by operation id. */
-  subscribed?: Map<string, Gauge.Internal<string>>;
 }
 
 /**
@@ -70,16 +67,11 @@ export function attachWebSocketServer(httpServer: Server, schema: GraphQLSchema,
     if (typeof result === "object" && result !== null && Symbol.asyncIterator in result) {
       operations.record("ws", shape, arrival.startedAt);
       const active = shape.fields[0].series.active;
-      active?.inc();
-      if (active) (state.subscribed ??= new Map()).set(id, active);
+      if (active) state.limits?.countActive(id, active);
     } else {
       const { errors } = result as ExecutionResult;
       operations.record("ws", shape, arrival.startedAt, errors?.map((e) => formatError(e.toJSON(), e)));
     }
-  };
-  const endSubscription = (state: SocketState, id: string) => {
-    state.subscribed?.get(id)?.dec();
-    state.subscribed?.delete(id);
   };
   const cleanup = useServer<ConnectionParams, SocketState>(
     {
@@ -172,12 +164,9 @@ export function attachWebSocketServer(httpServer: Server, schema: GraphQLSchema,
       },
       onComplete: (ctx, id) => {
         ctx.extra.limits?.end(id);
-        endSubscription(ctx.extra, id);
       },
       onClose: (ctx) => {
         // Ends what is still live: graphql-ws completes a closed socket's subscriptions too, but may do it after this.
-        ctx.extra.subscribed?.forEach((active) => active.dec());
-        ctx.extra.subscribed?.clear();
         ctx.extra.limits?.release();
         if (ctx.extra.live) connections.remove(ctx.extra.live);
       },

@@ -1,6 +1,8 @@
 import { retryDelayMs } from "../../redis/pubsub";
+import type { Services } from "../../server/context";
+import { Topic } from "../topics";
 import { compareIds, idBefore } from "./message.rules";
-import type { MessageRecord } from "./message.store";
+import { fromPayload, type MessageRecord } from "./message.store";
 
 /** Stored messages read per round trip while replaying. */
 const REPLAY_PAGE = 200;
@@ -29,6 +31,32 @@ export interface InboxSource {
   readAfter(after: string, count: number): Promise<MessageRecord[]>;
   /** Hears that the feed has read back everything a gap in the pub/sub connection made it miss. */
   caughtUp?(): void;
+}
+
+/**
+ * One user's inbox as their feed reads it: live from the user's channel, stored from the store.
+ * A class rather than an object of closures, as one stays for every idle subscription.
+ */
+export class UserInbox implements InboxSource {
+  constructor(
+    private readonly userId: string,
+    private readonly services: Pick<Services, "pubSub" | "messages" | "metrics">,
+  ) {}
+
+  listen(onMessage: (message: MessageRecord) => void, onResumed: () => void): Promise<() => void> {
+    const { pubSub } = this.services;
+    // A message heard while a gap is open (re-subscribed, not yet confirmed) is left to the read
+    // after the gap: yielded now, it would move the cursor past the ones the gap lost.
+    return pubSub.listen(Topic.MessageReceived, this.userId, (payload) => pubSub.gaps.isDown || onMessage(fromPayload(payload)), onResumed);
+  }
+
+  readAfter(after: string, count: number): Promise<MessageRecord[]> {
+    return this.services.messages.list(this.userId, after, count);
+  }
+
+  caughtUp(): void {
+    this.services.metrics.subscriptionCaughtUp(Topic.MessageReceived);
+  }
 }
 
 /**

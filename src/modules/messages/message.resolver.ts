@@ -4,10 +4,9 @@ import { receivedIOHandled } from "../../redis/pubsub";
 import type { AppContext } from "../../server/context";
 import { mayReturn } from "../list-cost";
 import { validateUserId } from "../sessions/identity";
-import { Topic } from "../topics";
-import { inboxFeed } from "./message.feed";
+import { inboxFeed, UserInbox } from "./message.feed";
 import { PUSH_DEFAULT_FROM, validateMessageId, validateMessageInput, validatePageSize, validatePushRecipients } from "./message.rules";
-import { fromPayload, type MessageRecord } from "./message.store";
+import type { MessageRecord } from "./message.store";
 import { Message, MessagePage } from "./message.type";
 
 /** Default `first` of the messages query. */
@@ -114,18 +113,7 @@ export class MessageResolver {
       // Resolve the caller first: an anonymous socket gets UNAUTHENTICATED, never a shared channel.
       const { userId } = await ctx.requireSession();
       const after = args.after == null ? null : validateMessageId(String(args.after), "after");
-      const { messages, pubSub, metrics } = ctx.services;
-      return inboxFeed(
-        {
-          // A message heard while a gap is open (re-subscribed, not yet confirmed) is left to the
-          // read after the gap: yielded now, it would move the cursor past the ones the gap lost.
-          listen: (onMessage, onResumed) =>
-            pubSub.listen(Topic.MessageReceived, userId, (payload) => pubSub.gaps.isDown || onMessage(fromPayload(payload)), onResumed),
-          readAfter: (cursor, count) => messages.list(userId, cursor, count),
-          caughtUp: () => metrics.subscriptionCaughtUp(Topic.MessageReceived),
-        },
-        after,
-      );
+      return inboxFeed(new UserInbox(userId, ctx.services), after);
     },
   })
   messageReceived(
