@@ -1,7 +1,6 @@
 import type { Server } from "node:http";
 import { getOperationAST, type DocumentNode, type ExecutionArgs, type ExecutionResult, type GraphQLSchema } from "graphql";
 import { CloseCode, type SubscribePayload } from "graphql-ws";
-import { useServer } from "graphql-ws/use/ws";
 import { WebSocket, WebSocketServer } from "ws";
 import { formatError, isRedisUnavailable } from "../errors/errors";
 import type { SessionRecord } from "../modules";
@@ -10,6 +9,7 @@ import { clientAddressOf } from "./client-address";
 import { WebSocketCloseCode, type LiveSocket } from "./connections";
 import { AppContext, type Services } from "./context";
 import { documentCache } from "./document-cache";
+import { serveGraphqlWs } from "./graphql-ws-server";
 import { costRefusal } from "./document-limits";
 import { logOperationErrors } from "./logger";
 import { OperationMetrics } from "./operation-metrics";
@@ -17,6 +17,9 @@ import { operationInputErrors } from "./operation-checks";
 import { subscribeSharingResults } from "./shared-subscribe";
 import { SocketLimits, type SubscriptionTally } from "./socket-limits";
 import { checkUpgrade } from "./upgrade-checks";
+
+/** Between keep-alive pings (graphql-ws' useServer default): a peer that misses one round is dropped at the next. */
+const KEEP_ALIVE_MS = 12_000;
 
 /** Largest WebSocket message accepted (a GraphQL document with variables). */
 const MAX_MESSAGE_BYTES = 1 << 20;
@@ -73,7 +76,7 @@ export function attachWebSocketServer(httpServer: Server, schema: GraphQLSchema,
       operations.record("ws", shape, arrival.startedAt, errors?.map((e) => formatError(e.toJSON(), e)));
     }
   };
-  const cleanup = useServer<ConnectionParams, SocketState>(
+  const cleanup = serveGraphqlWs<ConnectionParams, SocketState>(
     {
       // Every operation's document comes from the cache (graphql-ws's own parse and validate,
       // and its `schema` option, are not used).
@@ -172,6 +175,12 @@ export function attachWebSocketServer(httpServer: Server, schema: GraphQLSchema,
       },
     },
     wss,
+    {
+      keepAliveMs: KEEP_ALIVE_MS,
+      onHandlingError: (err) => log.error({ err }, "websocket message handling failed"),
+      // A bad frame or a reset from the client: `ws` closes the socket, and nothing is ours to fix.
+      onSocketError: (err) => log.debug({ err }, "websocket error"),
+    },
   );
   log.debug("websocket server attached");
   return {
