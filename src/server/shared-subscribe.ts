@@ -59,12 +59,16 @@ class ExecutedEvents implements AsyncIterableIterator<ExecutionResult> {
     step.done ? { done: true, value: undefined } : { done: false, value: await this.resultOf(step.value) };
 
   private resultOf(event: unknown): Result {
-    if (this.sharedKey === undefined || typeof event !== "object" || event === null) return execute({ ...this.args, rootValue: event });
+    if (this.sharedKey === undefined || typeof event !== "object" || event === null) return this.executeFor(event);
     let results = resultsByEvent.get(event);
     if (!results) resultsByEvent.set(event, (results = new Map()));
     let result = results.get(this.sharedKey);
-    if (!result) results.set(this.sharedKey, (result = execute({ ...this.args, rootValue: event })));
+    if (!result) results.set(this.sharedKey, (result = this.executeFor(event)));
     return result;
+  }
+
+  private executeFor(event: unknown): Result {
+    return execute({ ...this.args, rootValue: event });
   }
 
   async return(): Promise<IteratorResult<ExecutionResult>> {

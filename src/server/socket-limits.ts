@@ -52,13 +52,15 @@ export class SocketLimits {
 
   /** Counts the users subscription `operationId` watches; throws BAD_USER_INPUT when that would pass the socket's total. */
   watchUsers(operationId: string, count: number): void {
+    // Only a subscription counted by subscribe() watches users; end() gives them back.
+    const held = this.held.get(operationId);
+    if (!held) return;
     const max = this.config.socketMaxWatchedUsers;
     if (this.watched + count > max) {
       throw badInput(`The subscriptions of one WebSocket may watch at most ${max} users (SOCKET_MAX_WATCHED_USERS); ${this.watched} are watched`, "userIds");
     }
     this.watched += count;
-    const held = this.held.get(operationId);
-    if (held) held.watched = count;
+    held.watched = count;
   }
 
   /** Operation `operationId` ended (any operation: one that holds nothing is ignored). */
