@@ -1,43 +1,62 @@
 import type { IncomingMessage } from "node:http";
-import { CloseCode, handleProtocols, makeServer, type ServerOptions, type WebSocket as ProtocolSocket } from "graphql-ws";
+import { execute, getOperationAST, GraphQLError, type ExecutionArgs, type ExecutionResult, type GraphQLFormattedError } from "graphql";
+import {
+  CloseCode,
+  GRAPHQL_TRANSPORT_WS_PROTOCOL,
+  handleProtocols,
+  MessageType,
+  parseMessage,
+  type Message,
+  type SubscribePayload,
+} from "graphql-ws";
 import type { WebSocket, WebSocketServer } from "ws";
 
-/** What graphql-ws' hooks see of a socket: the `ws` socket and its upgrade request. */
-export interface SocketExtra {
-  readonly socket: WebSocket;
-  readonly request: IncomingMessage;
-}
+/** A query's or mutation's result, or a subscription's events (or the errors that refused it). */
+export type OperationResult = ExecutionResult | AsyncIterable<ExecutionResult>;
 
-export interface GraphqlWsHooks {
-  /** Between keep-alive rounds: a socket that has not answered a round's ping by the next is terminated. */
-  keepAliveMs: number;
-  /** Handling a message failed (a hook threw): the socket is closed with 4500 (graphql-ws' InternalServerError). */
+/** The service's side of each step of the protocol; `E` is what it keeps per socket. */
+export interface GraphqlWsHooks<E> {
+  /** A socket opened: what the other hooks get as `extra`. */
+  opened(socket: WebSocket, request: IncomingMessage): E;
+  /** `connection_init`: true acknowledges it; false refuses (4403 Forbidden unless the hook closed the socket). */
+  onConnect(conn: GraphqlWsConnection<E>, params: Readonly<Record<string, unknown>> | undefined): boolean | Promise<boolean>;
+  /** `subscribe`: the operation to run, or the errors that refuse it (sent as an `error` message). */
+  onSubscribe(conn: GraphqlWsConnection<E>, id: string, payload: SubscribePayload): ExecutionArgs | readonly GraphQLError[];
+  /** Runs a subscription operation (queries and mutations run with graphql's `execute`). */
+  subscribe(args: ExecutionArgs): Promise<OperationResult>;
+  /** The operation ran: its result, or its stream of events. */
+  onOperation(conn: GraphqlWsConnection<E>, id: string, payload: SubscribePayload, args: ExecutionArgs, result: OperationResult): void | Promise<void>;
+  /** A result to send: the `next` message's payload. */
+  onNext(conn: GraphqlWsConnection<E>, id: string, args: ExecutionArgs, result: ExecutionResult): unknown;
+  /** Errors that refused an operation: the `error` message's payload. */
+  onError(conn: GraphqlWsConnection<E>, id: string, payload: SubscribePayload | undefined, errors: readonly GraphQLError[]): GraphQLFormattedError[];
+  /** An operation let through `onSubscribe` ended: its result was sent, its stream ended, or the client completed it. */
+  onComplete(conn: GraphqlWsConnection<E>, id: string): void;
+  /** The socket closed, after its live subscriptions were returned. */
+  onClose(conn: GraphqlWsConnection<E>): void;
+  /** Handling a message failed (a hook threw): the socket is closed with 4500 (InternalServerError). */
   onHandlingError(err: unknown): void;
   /** A socket's own error (a bad frame, a reset): `ws` closes the socket. */
   onSocketError(err: unknown): void;
+  /** Between keep-alive rounds: a socket that has not answered a round's ping by the next is terminated. */
+  keepAliveMs: number;
+  /** A socket that sends no `connection_init` within this time is closed with 4408. */
+  connectionInitWaitMs: number;
 }
 
 /**
- * graphql-ws' protocol (`makeServer`) on a `ws` server, as graphql-ws' own `useServer` does, with
- * less held per idle socket, since idle sockets are most of an instance's memory:
- * - one keep-alive timer for all sockets instead of an interval (and its closures) per socket;
- *   a dead peer is dropped within two rounds, as useServer's pong timeout does;
- * - each socket's side of the protocol is an object with methods, not four closures;
- * - a message's handling is not awaited by a function of its own (useServer's stays suspended for
- *   the whole life of every subscription).
- * An error of the HTTP server (`ws` re-emits it) closes every socket with 4500, as useServer does.
+ * The graphql-transport-ws protocol (graphql-ws' PROTOCOL.md, with graphql-ws' own message
+ * validation and close codes) on a `ws` server. graphql-ws' `makeServer` holds, for every
+ * subscription, an async function suspended in a `for await` loop, and per socket a
+ * dictionary of subscriptions, several closures and its `connection_init` timer after it fired;
+ * idle subscribed sockets are most of an instance's memory, so this server holds one object per
+ * socket and one per subscription, pulls each subscription's next event only once the last is
+ * written (the same backpressure), and keeps one keep-alive timer for all sockets.
  */
-export function serveGraphqlWs<P extends Record<string, unknown>, E extends Record<PropertyKey, unknown>>(
-  options: ServerOptions<P, SocketExtra & Partial<E>>,
-  wss: WebSocketServer,
-  hooks: GraphqlWsHooks,
-): { dispose(): Promise<void> } {
-  const server = makeServer(options);
+export function serveGraphqlWs<E>(wss: WebSocketServer, hooks: GraphqlWsHooks<E>): { dispose(): Promise<void> } {
   wss.options.handleProtocols = handleProtocols;
+  const connectionOf = new WeakMap<WebSocket, GraphqlWsConnection<E>>();
   const awaitingPong = new WeakSet<WebSocket>();
-  const answered = function (this: WebSocket) {
-    awaitingPong.delete(this);
-  };
   const keepAlive = setInterval(() => {
     for (const socket of wss.clients) {
       if (socket.readyState !== socket.OPEN) continue;
@@ -49,11 +68,23 @@ export function serveGraphqlWs<P extends Record<string, unknown>, E extends Reco
     }
   }, hooks.keepAliveMs);
   keepAlive.unref();
+  // Listeners shared by every socket (`ws` calls them with the socket as `this`), not closures per socket.
+  function answered(this: WebSocket) {
+    awaitingPong.delete(this);
+  }
+  function received(this: WebSocket, data: Buffer) {
+    connectionOf.get(this)?.receive(String(data));
+  }
+  function closed(this: WebSocket) {
+    connectionOf.get(this)?.closed();
+  }
   const onConnection = (socket: WebSocket, request: IncomingMessage) => {
-    socket.on("pong", answered);
     socket.on("error", hooks.onSocketError);
-    const closed = server.opened(new ProtocolSide(socket, hooks.onHandlingError), { socket, request } as SocketExtra & Partial<E>);
-    socket.once("close", (code, reason) => closed(code, String(reason)));
+    if (socket.protocol !== GRAPHQL_TRANSPORT_WS_PROTOCOL) return socket.close(CloseCode.SubprotocolNotAcceptable, "Subprotocol not acceptable");
+    connectionOf.set(socket, new GraphqlWsConnection(socket, hooks, hooks.opened(socket, request)));
+    socket.on("pong", answered);
+    socket.on("message", received);
+    socket.on("close", closed);
   };
   const onServerError = (err: unknown) => {
     hooks.onHandlingError(err);
@@ -71,35 +102,182 @@ export function serveGraphqlWs<P extends Record<string, unknown>, E extends Reco
   };
 }
 
-/** One socket as graphql-ws' protocol drives it. */
-class ProtocolSide implements ProtocolSocket {
+/** One socket's side of the protocol. */
+export class GraphqlWsConnection<E> {
+  connectionInitReceived = false;
+  acknowledged = false;
+  /** Operations by id: `null` while one is being set up, then its subscription if it is one. */
+  private operations: Map<string, LiveSubscription<E> | null> | undefined = undefined;
+  private initWait: NodeJS.Timeout | undefined;
+
   constructor(
-    private readonly socket: WebSocket,
-    private readonly onHandlingError: (err: unknown) => void,
+    readonly socket: WebSocket,
+    private readonly hooks: GraphqlWsHooks<E>,
+    readonly extra: E,
+  ) {
+    this.initWait = setTimeout(() => this.closeUninitialised(), hooks.connectionInitWaitMs);
+  }
+
+  private closeUninitialised() {
+    this.initWait = undefined;
+    if (!this.connectionInitReceived) this.socket.close(CloseCode.ConnectionInitialisationTimeout, "Connection initialisation timeout");
+  }
+
+  receive(data: string): void {
+    this.handle(data).catch((err: unknown) => {
+      this.hooks.onHandlingError(err);
+      this.socket.close(CloseCode.InternalServerError, "Internal server error");
+    });
+  }
+
+  private async handle(data: string): Promise<void> {
+    let message: Message;
+    try {
+      message = parseMessage(data);
+    } catch {
+      return this.socket.close(CloseCode.BadRequest, "Invalid message received");
+    }
+    switch (message.type) {
+      case MessageType.ConnectionInit:
+        return this.initialise(message.payload);
+      case MessageType.Ping:
+        this.send(JSON.stringify(message.payload ? { type: MessageType.Pong, payload: message.payload } : { type: MessageType.Pong }));
+        return;
+      case MessageType.Pong:
+        return;
+      case MessageType.Subscribe:
+        return this.start(message.id, message.payload);
+      case MessageType.Complete:
+        return this.stop(message.id);
+      default:
+        // connection_ack, next and error go from server to client only.
+        return this.socket.close(CloseCode.BadRequest, `Unexpected message of type ${message.type} received`);
+    }
+  }
+
+  private async initialise(payload: unknown) {
+    if (this.connectionInitReceived) return this.socket.close(CloseCode.TooManyInitialisationRequests, "Too many initialisation requests");
+    this.connectionInitReceived = true;
+    clearTimeout(this.initWait);
+    this.initWait = undefined;
+    const params = typeof payload === "object" && payload !== null ? (payload as Record<string, unknown>) : undefined;
+    if (!(await this.hooks.onConnect(this, params))) return this.socket.close(CloseCode.Forbidden, "Forbidden");
+    this.acknowledged = true;
+    this.send(JSON.stringify({ type: MessageType.ConnectionAck }));
+  }
+
+  private async start(id: string, payload: SubscribePayload) {
+    if (!this.acknowledged) return this.socket.close(CloseCode.Unauthorized, "Unauthorized");
+    const operations = (this.operations ??= new Map());
+    if (operations.has(id)) return this.socket.close(CloseCode.SubscriberAlreadyExists, `Subscriber for ${id} already exists`);
+    operations.set(id, null);
+    try {
+      const args = this.hooks.onSubscribe(this, id, payload);
+      if (isErrors(args)) return this.refuse(id, payload, args);
+      const operation = getOperationAST(args.document, args.operationName);
+      if (!operation) return this.refuse(id, payload, [new GraphQLError("Unable to identify operation")]);
+      const result = operation.operation === "subscription" ? await this.hooks.subscribe(args) : await execute(args);
+      await this.hooks.onOperation(this, id, payload, args, result);
+      if (Symbol.asyncIterator in result) {
+        const events = result[Symbol.asyncIterator]();
+        // Completed by the client (or the socket closed) while it was set up.
+        if (this.operations?.get(id) !== null) {
+          void events.return?.();
+          return this.complete(id);
+        }
+        const subscription = new LiveSubscription(this, id, args, events);
+        operations.set(id, subscription);
+        return subscription.pull();
+      }
+      if (this.operations?.get(id) === null) this.send(this.nextMessage(id, args, result));
+      this.complete(id);
+    } finally {
+      if (this.operations?.get(id) === null) this.operations.delete(id);
+    }
+  }
+
+  private refuse(id: string, payload: SubscribePayload, errors: readonly GraphQLError[]) {
+    if (this.operations?.get(id) !== null) return;
+    this.send(JSON.stringify({ id, type: MessageType.Error, payload: this.hooks.onError(this, id, payload, errors) }));
+  }
+
+  nextMessage(id: string, args: ExecutionArgs, result: ExecutionResult): string {
+    return JSON.stringify({ id, type: MessageType.Next, payload: this.hooks.onNext(this, id, args, result) });
+  }
+
+  /** An operation let through ended: a `complete` message if the client still waits for it. */
+  complete(id: string, subscription: LiveSubscription<E> | null = null) {
+    const waiting = this.operations?.get(id) === subscription && this.operations.delete(id);
+    this.hooks.onComplete(this, id);
+    if (waiting) this.send(JSON.stringify({ id, type: MessageType.Complete }));
+  }
+
+  /** A subscription's stream failed: an `error` message, as graphql-ws sends. */
+  failed(id: string, subscription: LiveSubscription<E>, err: unknown) {
+    if (this.operations?.get(id) === subscription) {
+      this.operations.delete(id);
+      const error = new GraphQLError(err instanceof Error ? err.message : String(err), { originalError: err instanceof Error ? err : undefined });
+      this.send(JSON.stringify({ id, type: MessageType.Error, payload: this.hooks.onError(this, id, undefined, [error]) }));
+    }
+    this.hooks.onComplete(this, id);
+  }
+
+  isLive(id: string, subscription: LiveSubscription<E>): boolean {
+    return this.operations?.get(id) === subscription;
+  }
+
+  /** The client completed an operation: a subscription's stream is returned, and completes. */
+  private stop(id: string) {
+    const subscription = this.operations?.get(id);
+    this.operations?.delete(id);
+    subscription?.events.return?.();
+  }
+
+  /** `written` runs once the frame is written, or at once if the socket is closing (its close event follows). */
+  send(text: string, written?: () => void): void {
+    if (this.socket.readyState === this.socket.OPEN) this.socket.send(text, written);
+    else written?.();
+  }
+
+  closed(): void {
+    clearTimeout(this.initWait);
+    const live = [...(this.operations?.values() ?? [])];
+    this.operations = undefined;
+    Promise.all(live.map((subscription) => subscription?.events.return?.()))
+      .then(() => this.hooks.onClose(this))
+      .catch((err: unknown) => this.hooks.onHandlingError(err));
+  }
+}
+
+/**
+ * A subscription's stream, pulled one event at a time: the next event is asked for once the last
+ * is written to the socket. While it waits it holds only its stream's pending promise.
+ */
+class LiveSubscription<E> {
+  constructor(
+    private readonly conn: GraphqlWsConnection<E>,
+    private readonly id: string,
+    private readonly args: ExecutionArgs,
+    readonly events: AsyncIterator<ExecutionResult>,
   ) {}
 
-  get protocol(): string {
-    return this.socket.protocol;
+  pull(): void {
+    this.events.next().then(this.deliver, this.fail);
   }
 
-  /** Resolves once the frame is written: graphql-ws waits for it before the next event (backpressure). */
-  send(data: string): Promise<void> {
-    return new Promise((resolve, reject) => {
-      if (this.socket.readyState !== this.socket.OPEN) return resolve();
-      this.socket.send(data, (err) => (err ? reject(err) : resolve()));
-    });
-  }
+  private readonly deliver = (step: IteratorResult<ExecutionResult>) => {
+    if (step.done) return this.conn.complete(this.id, this);
+    // Completed by the client or closed meanwhile: the stream was returned, and ends at the next pull.
+    if (!this.conn.isLive(this.id, this)) return this.pull();
+    this.conn.send(this.conn.nextMessage(this.id, this.args, step.value), this.written);
+  };
 
-  close(code: number, reason: string): void {
-    this.socket.close(code, reason);
-  }
+  // A failed write is followed by the socket's close, which returns the stream: the next pull ends it.
+  private readonly written = () => this.pull();
 
-  onMessage(handle: (data: string) => Promise<void>): void {
-    this.socket.on("message", (data: Buffer) => {
-      handle(String(data)).catch((err: unknown) => {
-        this.onHandlingError(err);
-        this.socket.close(CloseCode.InternalServerError, "Internal server error");
-      });
-    });
-  }
+  private readonly fail = (err: unknown) => this.conn.failed(this.id, this, err);
+}
+
+function isErrors(value: ExecutionArgs | readonly GraphQLError[]): value is readonly GraphQLError[] {
+  return Array.isArray(value);
 }

@@ -21,21 +21,25 @@ import { checkUpgrade } from "./upgrade-checks";
 /** Between keep-alive pings (graphql-ws' useServer default): a peer that misses one round is dropped at the next. */
 const KEEP_ALIVE_MS = 12_000;
 
+/** A socket that has not sent `connection_init` by then is closed with 4408 (graphql-ws' default). */
+const CONNECTION_INIT_WAIT_MS = 3_000;
+
 /** Largest WebSocket message accepted (a GraphQL document with variables). */
 const MAX_MESSAGE_BYTES = 1 << 20;
 
-interface ConnectionParams extends Record<string, unknown> {
-  authorization?: string;
-}
-
-interface SocketState extends Record<PropertyKey, unknown> {
-  userAgent?: string | null;
-  ip?: string | null;
-  token?: string;
-  session?: SessionRecord;
-  live?: LiveSocket;
+/** What the service keeps per socket. */
+class SocketState {
+  token: string | undefined = undefined;
+  session: SessionRecord | undefined = undefined;
+  live: LiveSocket | undefined = undefined;
   /** Made at the socket's first subscription. */
-  limits?: SocketLimits;
+  limits: SocketLimits | undefined = undefined;
+
+  constructor(
+    readonly socket: WebSocket,
+    readonly userAgent: string | null,
+    readonly ip: string | null,
+  ) {}
 }
 
 /**
@@ -76,112 +80,111 @@ export function attachWebSocketServer(httpServer: Server, schema: GraphQLSchema,
       operations.record("ws", shape, arrival.startedAt, errors?.map((e) => formatError(e.toJSON(), e)));
     }
   };
-  const cleanup = serveGraphqlWs<ConnectionParams, SocketState>(
-    {
-      // Every operation's document comes from the cache (graphql-ws's own parse and validate,
-      // and its `schema` option, are not used).
-      onSubscribe: (ctx, id, payload) => {
-        const startedAt = performance.now();
-        const parsed = documentFor(payload.query);
-        arrivals.set(payload, { startedAt, document: "document" in parsed ? parsed.document : undefined });
-        if ("errors" in parsed) return parsed.errors;
-        const args = { schema, document: parsed.document, operationName: payload.operationName, variableValues: payload.variables };
-        const badInput = operationInputErrors(args);
-        if (badInput.length > 0) return badInput;
-        const overCost = costRefusal(args, services.config.graphqlMaxCost);
-        if (overCost) return [overCost];
-        // Counted last: onComplete, which frees it, runs only for operations let through here.
-        if (getOperationAST(parsed.document, payload.operationName)?.operation === "subscription") {
-          const refused = (ctx.extra.limits ??= new SocketLimits(services.config, subscriptions)).subscribe(id);
-          if (refused) return [refused];
-        }
-        return args;
-      },
-      subscribe: subscribeSharingResults,
-      onConnect: async (ctx) => {
-        const { request } = ctx.extra;
-        ctx.extra.userAgent = request.headers["user-agent"] ?? null;
-        ctx.extra.ip = clientAddress(request);
-        // graphql-ws keeps the upgrade request (every header) for the socket's life; we need only the two above.
-        Object.assign(ctx.extra, { request: undefined });
-        const token = parseBearer(ctx.connectionParams?.authorization);
-        if (ctx.connectionParams?.authorization === undefined) return true;
-        let session: SessionRecord | null = null;
-        try {
-          session = token ? await services.sessions.authenticate(token) : null;
-        } catch (err) {
-          if (!isRedisUnavailable(err)) throw err;
-          ctx.extra.socket.close(WebSocketCloseCode.TryAgainLater, "Service unavailable");
-          return false;
-        }
-        if (!session) {
-          ctx.extra.socket.close(CloseCode.Unauthorized, "Unauthorized");
-          return false;
-        }
-        // The socket may have closed while Redis answered; onClose has run then, so do not register.
-        if (ctx.extra.socket.readyState !== WebSocket.OPEN) return false;
-        ctx.extra.token = token;
-        ctx.extra.session = session;
-        ctx.extra.live = connections.add(session.userId, session.id, ctx.extra.socket);
-        // Refused before it is acknowledged; graphql-ws clients retry 4403 with a back-off, and a
-        // socket of the user closing (or a dead instance's leases expiring) makes room.
-        if (!(await services.presenceTracker.admitted(ctx.extra.live))) {
-          ctx.extra.socket.close(CloseCode.Forbidden, "Too many sockets for this user");
-          return false;
-        }
-        return ctx.extra.socket.readyState === WebSocket.OPEN;
-      },
-      context: (ctx, id, payload) => {
-        const headers = (payload.extensions?.headers ?? {}) as Record<string, unknown>;
-        const { limits } = ctx.extra;
-        return new AppContext(services, {
-          token: ctx.extra.token ?? parseBearer(headers.authorization ?? headers.Authorization),
-          apiKey: undefined, // admin calls are HTTP only
-          userAgent: ctx.extra.userAgent ?? null,
-          ip: ctx.extra.ip ?? null,
-          socket: limits && { limits, operationId: id },
-        });
-      },
-      // An operation on an anonymous socket that authenticated by its own headers binds the socket
-      // to that session, so ending the session cuts this socket off too. The lookup is usually the
-      // operation's own, already made (the context keeps it), not another round trip.
-      onOperation: async (ctx, id, payload, args, result) => {
-        countOperation(ctx.extra, id, payload, args, result);
-        if (ctx.extra.live) return;
-        const session = await (args.contextValue as AppContext).session().catch(() => null);
-        if (session) connections.bindOperation(session.userId, session.id, ctx.extra.socket);
-      },
-      onNext: (_ctx, _id, payload, _args, result) => {
-        if (!result.errors) return undefined;
-        logOperationErrors(log, payload.operationName, result.errors);
-        return { ...result, errors: result.errors.map((e) => formatError(e.toJSON(), e)) };
-      },
-      // The operation was refused before it ran (onSubscribe's errors).
-      onError: (_ctx, _id, payload, errors) => {
-        logOperationErrors(log, payload.operationName, errors);
-        const formatted = errors.map((e) => formatError(e.toJSON(), e));
-        const arrival = arrivals.get(payload);
+  const cleanup = serveGraphqlWs<SocketState>(wss, {
+    opened: (socket, request) => new SocketState(socket, request.headers["user-agent"] ?? null, clientAddress(request)),
+    // Every operation's document comes from the cache, parsed and validated once per query text.
+    onSubscribe: (conn, id, payload) => {
+      const startedAt = performance.now();
+      const parsed = documentFor(payload.query);
+      arrivals.set(payload, { startedAt, document: "document" in parsed ? parsed.document : undefined });
+      if ("errors" in parsed) return parsed.errors;
+      const state = conn.extra;
+      const headers = (payload.extensions?.headers ?? {}) as Record<string, unknown>;
+      const args = {
+        schema,
+        document: parsed.document,
+        operationName: payload.operationName,
+        variableValues: payload.variables,
+        rootValue: undefined,
+        contextValue: undefined as AppContext | undefined,
+      };
+      const badInput = operationInputErrors(args);
+      if (badInput.length > 0) return badInput;
+      const overCost = costRefusal(args, services.config.graphqlMaxCost);
+      if (overCost) return [overCost];
+      // Counted last: onComplete, which frees it, runs only for operations let through here.
+      if (getOperationAST(parsed.document, payload.operationName)?.operation === "subscription") {
+        const refused = (state.limits ??= new SocketLimits(services.config, subscriptions)).subscribe(id);
+        if (refused) return [refused];
+      }
+      args.contextValue = new AppContext(services, {
+        token: state.token ?? parseBearer(headers.authorization ?? headers.Authorization),
+        apiKey: undefined, // admin calls are HTTP only
+        userAgent: state.userAgent,
+        ip: state.ip,
+        socket: state.limits && { limits: state.limits, operationId: id },
+      });
+      return args;
+    },
+    subscribe: subscribeSharingResults,
+    onConnect: async (conn, params) => {
+      const state = conn.extra;
+      if (params?.authorization === undefined) return true;
+      const token = parseBearer(params.authorization);
+      let session: SessionRecord | null = null;
+      try {
+        session = token ? await services.sessions.authenticate(token) : null;
+      } catch (err) {
+        if (!isRedisUnavailable(err)) throw err;
+        state.socket.close(WebSocketCloseCode.TryAgainLater, "Service unavailable");
+        return false;
+      }
+      if (!session) {
+        state.socket.close(CloseCode.Unauthorized, "Unauthorized");
+        return false;
+      }
+      // The socket may have closed while Redis answered; onClose has run then, so do not register.
+      if (state.socket.readyState !== WebSocket.OPEN) return false;
+      state.token = token;
+      state.session = session;
+      state.live = connections.add(session.userId, session.id, state.socket);
+      // Refused before it is acknowledged; graphql-ws clients retry 4403 with a back-off, and a
+      // socket of the user closing (or a dead instance's leases expiring) makes room.
+      if (!(await services.presenceTracker.admitted(state.live))) {
+        state.socket.close(CloseCode.Forbidden, "Too many sockets for this user");
+        return false;
+      }
+      return state.socket.readyState === WebSocket.OPEN;
+    },
+    // An operation on an anonymous socket that authenticated by its own headers binds the socket
+    // to that session, so ending the session cuts this socket off too. The lookup is usually the
+    // operation's own, already made (the context keeps it), not another round trip.
+    onOperation: async (conn, id, payload, args, result) => {
+      countOperation(conn.extra, id, payload, args, result);
+      if (conn.extra.live) return;
+      const session = await (args.contextValue as AppContext).session().catch(() => null);
+      if (session) connections.bindOperation(session.userId, session.id, conn.extra.socket);
+    },
+    onNext: (_conn, _id, args, result) => {
+      if (!result.errors) return result;
+      logOperationErrors(log, args.operationName, result.errors);
+      return { ...result, errors: result.errors.map((e) => formatError(e.toJSON(), e)) };
+    },
+    // The operation was refused before it ran (onSubscribe's errors), or its stream failed.
+    onError: (_conn, _id, payload, errors) => {
+      logOperationErrors(log, payload?.operationName, errors);
+      const formatted = errors.map((e) => formatError(e.toJSON(), e));
+      const arrival = payload && arrivals.get(payload);
+      if (arrival) {
         arrivals.delete(payload);
-        if (arrival) operations.record("ws", shapeOf(arrival.document, payload.operationName), arrival.startedAt, formatted);
-        return formatted;
-      },
-      onComplete: (ctx, id) => {
-        ctx.extra.limits?.end(id);
-      },
-      onClose: (ctx) => {
-        // Ends what is still live: graphql-ws completes a closed socket's subscriptions too, but may do it after this.
-        ctx.extra.limits?.release();
-        if (ctx.extra.live) connections.remove(ctx.extra.live);
-      },
+        operations.record("ws", shapeOf(arrival.document, payload.operationName), arrival.startedAt, formatted);
+      }
+      return formatted;
     },
-    wss,
-    {
-      keepAliveMs: KEEP_ALIVE_MS,
-      onHandlingError: (err) => log.error({ err }, "websocket message handling failed"),
-      // A bad frame or a reset from the client: `ws` closes the socket, and nothing is ours to fix.
-      onSocketError: (err) => log.debug({ err }, "websocket error"),
+    onComplete: (conn, id) => {
+      conn.extra.limits?.end(id);
     },
-  );
+    onClose: (conn) => {
+      // Ends what is still live, should a stream not end when it is returned.
+      conn.extra.limits?.release();
+      if (conn.extra.live) connections.remove(conn.extra.live);
+    },
+    onHandlingError: (err) => log.error({ err }, "websocket message handling failed"),
+    // A bad frame or a reset from the client: `ws` closes the socket, and nothing is ours to fix.
+    onSocketError: (err) => log.debug({ err }, "websocket error"),
+    keepAliveMs: KEEP_ALIVE_MS,
+    connectionInitWaitMs: CONNECTION_INIT_WAIT_MS,
+  });
   log.debug("websocket server attached");
   return {
     wss,
