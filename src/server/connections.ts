@@ -26,7 +26,8 @@ export enum WebSocketCloseCode {
  * acknowledged, `close` once it is gone, for every socket, whatever closed it.
  */
 export class ConnectionRegistry extends EventEmitter<{ open: [LiveSocket]; close: [LiveSocket] }> {
-  private readonly bySession = new Map<string, Set<LiveSocket>>();
+  /** A session's sockets: the socket itself while it has one (most sessions), a set when more. */
+  private readonly bySession = new Map<string, LiveSocket | Set<LiveSocket>>();
   private socketsOpened = 0;
   /** Set once the instance stops: new WebSocket upgrades are refused (503) and /readyz answers 503. */
   draining = false;
@@ -38,17 +39,21 @@ export class ConnectionRegistry extends EventEmitter<{ open: [LiveSocket]; close
 
   add(userId: string, sessionId: string, socket: WebSocket): LiveSocket {
     const live: LiveSocket = { id: (++this.socketsOpened).toString(36), userId, sessionId, socket, openedAt: Date.now() };
-    let set = this.bySession.get(sessionId);
-    if (!set) this.bySession.set(sessionId, (set = new Set()));
-    set.add(live);
+    const held = this.bySession.get(sessionId);
+    if (!held) this.bySession.set(sessionId, live);
+    else if (held instanceof Set) held.add(live);
+    else this.bySession.set(sessionId, new Set([held, live]));
     this.emit("open", live);
     return live;
   }
 
   remove(live: LiveSocket): void {
-    const set = this.bySession.get(live.sessionId);
-    if (!set?.delete(live)) return;
-    if (set.size === 0) this.bySession.delete(live.sessionId);
+    const held = this.bySession.get(live.sessionId);
+    if (held instanceof Set) {
+      if (!held.delete(live)) return;
+      if (held.size === 0) this.bySession.delete(live.sessionId);
+    } else if (held === live) this.bySession.delete(live.sessionId);
+    else return;
     this.emit("close", live);
   }
 
@@ -67,17 +72,22 @@ export class ConnectionRegistry extends EventEmitter<{ open: [LiveSocket]; close
   /** Closes every socket opened with the session or running its operations (`close` events follow). */
   closeSession(sessionId: string, code: CloseCode | WebSocketCloseCode, reason: string): number {
     const sockets = [
-      ...[...(this.bySession.get(sessionId) ?? [])].map((live) => live.socket),
+      ...this.socketsOf(sessionId).map((live) => live.socket),
       ...(this.byOperationSession.get(sessionId)?.sockets ?? []),
     ];
     sockets.forEach((socket) => socket.close(code, reason));
     return sockets.length;
   }
 
+  private socketsOf(sessionId: string): LiveSocket[] {
+    const held = this.bySession.get(sessionId);
+    return held instanceof Set ? [...held] : held ? [held] : [];
+  }
+
   /** The distinct sessions with at least one socket here. */
   sessions(): { userId: string; sessionId: string }[] {
     const sessions = new Map<string, string>();
-    for (const [sessionId, set] of this.bySession) sessions.set(sessionId, (set.values().next().value as LiveSocket).userId);
+    for (const sessionId of this.bySession.keys()) sessions.set(sessionId, this.socketsOf(sessionId)[0].userId);
     for (const [sessionId, { userId }] of this.byOperationSession) sessions.set(sessionId, userId);
     return [...sessions].map(([sessionId, userId]) => ({ userId, sessionId }));
   }

@@ -20,7 +20,7 @@ import type { AppPubSub } from "../redis/pubsub";
 import { assertAdmin } from "./auth";
 import type { ConnectionRegistry } from "./connections";
 import type { Metrics } from "./metrics";
-import type { SocketLimits } from "./socket-limits";
+import type { SubscriptionHold } from "./socket-limits";
 
 /** Everything resolvers reach, built once per instance. */
 export interface Services {
@@ -53,8 +53,8 @@ export interface Caller {
   apiKey?: string;
   userAgent: string | null;
   ip: string | null;
-  /** WebSocket operations: what their socket holds, and the operation's id on it. */
-  socket?: { limits: SocketLimits; operationId: string };
+  /** A WebSocket subscription: what it holds of its socket's limits. */
+  subscriptionHold?: SubscriptionHold;
 }
 
 /**
@@ -97,6 +97,6 @@ export class AppContext {
    * or throws BAD_USER_INPUT. Over HTTP nothing stays subscribed, so nothing is counted.
    */
   watchUsers(count: number): void {
-    this.caller.socket?.limits.watchUsers(this.caller.socket.operationId, count);
+    this.caller.subscriptionHold?.watchUsers(count);
   }
 }

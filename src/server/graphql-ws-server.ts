@@ -30,9 +30,12 @@ export interface GraphqlWsHooks<E> {
   onNext(conn: GraphqlWsConnection<E>, id: string, args: ExecutionArgs, result: ExecutionResult): unknown;
   /** Errors that refused an operation: the `error` message's payload. */
   onError(conn: GraphqlWsConnection<E>, id: string, payload: SubscribePayload | undefined, errors: readonly GraphQLError[]): GraphQLFormattedError[];
-  /** An operation let through `onSubscribe` ended: its result was sent, its stream ended, or the client completed it. */
-  onComplete(conn: GraphqlWsConnection<E>, id: string): void;
-  /** The socket closed, after its live subscriptions were returned. */
+  /**
+   * An operation let through `onSubscribe` ended, exactly once however it ended: its result was
+   * sent, its stream ended or failed, the client completed it, the socket closed, or it threw.
+   */
+  onComplete(conn: GraphqlWsConnection<E>, id: string, args: ExecutionArgs): void;
+  /** The socket closed; its live subscriptions have ended (onComplete). */
   onClose(conn: GraphqlWsConnection<E>): void;
   /** Handling a message failed (a hook threw): the socket is closed with 4500 (InternalServerError). */
   onHandlingError(err: unknown): void;
@@ -170,67 +173,69 @@ export class GraphqlWsConnection<E> {
     if (!this.acknowledged) return this.socket.close(CloseCode.Unauthorized, "Unauthorized");
     const operations = (this.operations ??= new Map());
     if (operations.has(id)) return this.socket.close(CloseCode.SubscriberAlreadyExists, `Subscriber for ${id} already exists`);
+    let args = this.hooks.onSubscribe(this, id, payload);
+    if (!isErrors(args) && !getOperationAST(args.document, args.operationName)) args = [new GraphQLError("Unable to identify operation")];
+    if (isErrors(args)) {
+      this.send(JSON.stringify({ id, type: MessageType.Error, payload: this.hooks.onError(this, id, payload, args) }));
+      return;
+    }
+    // Let through: from here the operation ends exactly once (onComplete), however it ends.
     operations.set(id, null);
+    let subscription: LiveSubscription<E> | undefined;
     try {
-      const args = this.hooks.onSubscribe(this, id, payload);
-      if (isErrors(args)) return this.refuse(id, payload, args);
-      const operation = getOperationAST(args.document, args.operationName);
-      if (!operation) return this.refuse(id, payload, [new GraphQLError("Unable to identify operation")]);
-      const result = operation.operation === "subscription" ? await this.hooks.subscribe(args) : await execute(args);
+      const result = getOperationAST(args.document, args.operationName)?.operation === "subscription" ? await this.hooks.subscribe(args) : await execute(args);
       await this.hooks.onOperation(this, id, payload, args, result);
+      const waiting = this.operations?.get(id) === null; // not completed by the client, nor closed, meanwhile
       if (Symbol.asyncIterator in result) {
         const events = result[Symbol.asyncIterator]();
-        // Completed by the client (or the socket closed) while it was set up.
-        if (this.operations?.get(id) !== null) {
-          void events.return?.();
-          return this.complete(id);
-        }
-        const subscription = new LiveSubscription(this, id, args, events);
+        if (!waiting) return void events.return?.();
+        subscription = new LiveSubscription(this, id, args, events);
         operations.set(id, subscription);
         return subscription.pull();
       }
-      if (this.operations?.get(id) === null) this.send(this.nextMessage(id, args, result));
-      this.complete(id);
+      if (waiting) {
+        this.send(this.nextMessage(id, args, result));
+        this.send(JSON.stringify({ id, type: MessageType.Complete }));
+      }
     } finally {
-      if (this.operations?.get(id) === null) this.operations.delete(id);
+      if (!subscription) {
+        if (this.operations?.get(id) === null) this.operations.delete(id);
+        this.hooks.onComplete(this, id, args);
+      }
     }
-  }
-
-  private refuse(id: string, payload: SubscribePayload, errors: readonly GraphQLError[]) {
-    if (this.operations?.get(id) !== null) return;
-    this.send(JSON.stringify({ id, type: MessageType.Error, payload: this.hooks.onError(this, id, payload, errors) }));
   }
 
   nextMessage(id: string, args: ExecutionArgs, result: ExecutionResult): string {
     return JSON.stringify({ id, type: MessageType.Next, payload: this.hooks.onNext(this, id, args, result) });
   }
 
-  /** An operation let through ended: a `complete` message if the client still waits for it. */
-  complete(id: string, subscription: LiveSubscription<E> | null = null) {
-    const waiting = this.operations?.get(id) === subscription && this.operations.delete(id);
-    this.hooks.onComplete(this, id);
-    if (waiting) this.send(JSON.stringify({ id, type: MessageType.Complete }));
+  isLive(subscription: LiveSubscription<E>): boolean {
+    return this.operations?.get(subscription.id) === subscription;
   }
 
-  /** A subscription's stream failed: an `error` message, as graphql-ws sends. */
-  failed(id: string, subscription: LiveSubscription<E>, err: unknown) {
-    if (this.operations?.get(id) === subscription) {
-      this.operations.delete(id);
-      const error = new GraphQLError(err instanceof Error ? err.message : String(err), { originalError: err instanceof Error ? err : undefined });
-      this.send(JSON.stringify({ id, type: MessageType.Error, payload: this.hooks.onError(this, id, undefined, [error]) }));
+  /** A live subscription's stream ended, or failed (`error`): the message that tells the client, and its end. */
+  streamEnded(subscription: LiveSubscription<E>, error?: unknown) {
+    if (!this.isLive(subscription)) return; // ended already, by the client or the close
+    const { id } = subscription;
+    this.operations?.delete(id);
+    if (error === undefined) this.send(JSON.stringify({ id, type: MessageType.Complete }));
+    else {
+      const failure = new GraphQLError(error instanceof Error ? error.message : String(error), { originalError: error instanceof Error ? error : undefined });
+      this.send(JSON.stringify({ id, type: MessageType.Error, payload: this.hooks.onError(this, id, undefined, [failure]) }));
     }
-    this.hooks.onComplete(this, id);
+    this.hooks.onComplete(this, id, subscription.args);
   }
 
-  isLive(id: string, subscription: LiveSubscription<E>): boolean {
-    return this.operations?.get(id) === subscription;
-  }
-
-  /** The client completed an operation: a subscription's stream is returned, and completes. */
+  /** The client completed an operation: a subscription's stream is returned (one being set up ends once it is). */
   private stop(id: string) {
     const subscription = this.operations?.get(id);
     this.operations?.delete(id);
-    subscription?.events.return?.();
+    if (subscription) this.returned(subscription);
+  }
+
+  private returned(subscription: LiveSubscription<E>) {
+    subscription.events.return?.()?.catch((err: unknown) => this.hooks.onHandlingError(err));
+    this.hooks.onComplete(this, subscription.id, subscription.args);
   }
 
   /** `written` runs once the frame is written, or at once if the socket is closing (its close event follows). */
@@ -241,23 +246,22 @@ export class GraphqlWsConnection<E> {
 
   closed(): void {
     clearTimeout(this.initWait);
-    const live = [...(this.operations?.values() ?? [])];
+    const operations = this.operations;
     this.operations = undefined;
-    Promise.all(live.map((subscription) => subscription?.events.return?.()))
-      .then(() => this.hooks.onClose(this))
-      .catch((err: unknown) => this.hooks.onHandlingError(err));
+    operations?.forEach((subscription) => subscription && this.returned(subscription));
+    this.hooks.onClose(this);
   }
 }
 
 /**
  * A subscription's stream, pulled one event at a time: the next event is asked for once the last
- * is written to the socket. While it waits it holds only its stream's pending promise.
+ * is written to the socket. While it waits it holds its stream's pending promise and two callbacks.
  */
 class LiveSubscription<E> {
   constructor(
     private readonly conn: GraphqlWsConnection<E>,
-    private readonly id: string,
-    private readonly args: ExecutionArgs,
+    readonly id: string,
+    readonly args: ExecutionArgs,
     readonly events: AsyncIterator<ExecutionResult>,
   ) {}
 
@@ -266,16 +270,14 @@ class LiveSubscription<E> {
   }
 
   private readonly deliver = (step: IteratorResult<ExecutionResult>) => {
-    if (step.done) return this.conn.complete(this.id, this);
-    // Completed by the client or closed meanwhile: the stream was returned, and ends at the next pull.
-    if (!this.conn.isLive(this.id, this)) return this.pull();
-    this.conn.send(this.conn.nextMessage(this.id, this.args, step.value), this.written);
+    if (step.done) return this.conn.streamEnded(this);
+    // Ended by the client or the close meanwhile: the stream was returned, and ends at the next pull.
+    if (!this.conn.isLive(this)) return this.pull();
+    // A failed write is followed by the socket's close, which returns the stream.
+    this.conn.send(this.conn.nextMessage(this.id, this.args, step.value), () => this.pull());
   };
 
-  // A failed write is followed by the socket's close, which returns the stream: the next pull ends it.
-  private readonly written = () => this.pull();
-
-  private readonly fail = (err: unknown) => this.conn.failed(this.id, this, err);
+  private readonly fail = (err: unknown) => this.conn.streamEnded(this, err);
 }
 
 function isErrors(value: ExecutionArgs | readonly GraphQLError[]): value is readonly GraphQLError[] {

@@ -8,76 +8,69 @@ export interface SubscriptionTally {
   live: number;
 }
 
-/** What one live subscription holds. */
-interface Held {
-  /** The users it watches. */
-  watched: number;
-  /** Its field's share of sessionhub_subscriptions_active, once it is set up. */
-  active?: Gauge.Internal<string>;
-}
-
 /**
  * What one WebSocket holds at once: its live subscriptions (at most SOCKET_MAX_SUBSCRIPTIONS)
  * and the users its `presenceChanged` subscriptions watch, all together (at most
  * SOCKET_MAX_WATCHED_USERS). A subscription over a cap is refused with BAD_USER_INPUT before it
- * holds anything; the socket and its other operations go on. What an operation held is free
- * again once it ends, and it leaves the active-subscriptions gauge then.
+ * holds anything; the socket and its other operations go on. What a subscription holds is its
+ * `SubscriptionHold`, free again once it ends (the WebSocket server ends every subscription it
+ * let through exactly once, the socket's close included), and it leaves the active-subscriptions
+ * gauge then.
  */
 export class SocketLimits {
-  /** Live subscriptions by operation id (one map per socket: idle sockets are most of the memory). */
-  private readonly held = new Map<string, Held>();
-  private watched = 0;
+  subscriptions = 0;
+  watched = 0;
 
   constructor(
-    private readonly config: Pick<Config, "socketMaxSubscriptions" | "socketMaxWatchedUsers">,
-    private readonly tally: SubscriptionTally = { live: 0 },
+    readonly config: Pick<Config, "socketMaxSubscriptions" | "socketMaxWatchedUsers">,
+    readonly tally: SubscriptionTally = { live: 0 },
   ) {}
 
-  /** Counts a new subscription; the error to refuse it with when the socket holds the most already. */
-  subscribe(operationId: string): GraphQLError | undefined {
+  /** Counts a new subscription: what it holds, or the error to refuse it with when the socket holds the most already. */
+  subscribe(): SubscriptionHold | GraphQLError {
     const max = this.config.socketMaxSubscriptions;
-    if (this.held.size >= max) return badInput(`A WebSocket may hold at most ${max} subscriptions (SOCKET_MAX_SUBSCRIPTIONS); complete one first`);
-    this.held.set(operationId, { watched: 0 });
+    if (this.subscriptions >= max) return badInput(`A WebSocket may hold at most ${max} subscriptions (SOCKET_MAX_SUBSCRIPTIONS); complete one first`);
+    this.subscriptions++;
     this.tally.live++;
-    return undefined;
+    return new SubscriptionHold(this);
   }
+}
 
-  /** Subscription `operationId` is set up: it counts in `active` until it ends. */
-  countActive(operationId: string, active: Gauge.Internal<string>): void {
-    const held = this.held.get(operationId);
-    if (!held || held.active) return;
-    held.active = active;
+/** What one live subscription holds of its socket's limits (one object per subscription, no map per socket). */
+export class SubscriptionHold {
+  /** The users it watches. */
+  private watched = 0;
+  /** Its field's share of sessionhub_subscriptions_active, once it is set up. */
+  private active: Gauge.Internal<string> | undefined = undefined;
+  private ended = false;
+
+  constructor(private readonly limits: SocketLimits) {}
+
+  /** The subscription is set up: it counts in `active` until it ends. */
+  countActive(active: Gauge.Internal<string>): void {
+    if (this.active || this.ended) return;
+    this.active = active;
     active.inc();
   }
 
-  /** Counts the users subscription `operationId` watches; throws BAD_USER_INPUT when that would pass the socket's total. */
-  watchUsers(operationId: string, count: number): void {
-    // Only a subscription counted by subscribe() watches users; end() gives them back.
-    const held = this.held.get(operationId);
-    if (!held) return;
-    const max = this.config.socketMaxWatchedUsers;
-    if (this.watched + count > max) {
-      throw badInput(`The subscriptions of one WebSocket may watch at most ${max} users (SOCKET_MAX_WATCHED_USERS); ${this.watched} are watched`, "userIds");
+  /** Counts the users it watches; throws BAD_USER_INPUT when that would pass the socket's total. */
+  watchUsers(count: number): void {
+    if (this.ended) return;
+    const max = this.limits.config.socketMaxWatchedUsers;
+    if (this.limits.watched + count > max) {
+      throw badInput(`The subscriptions of one WebSocket may watch at most ${max} users (SOCKET_MAX_WATCHED_USERS); ${this.limits.watched} are watched`, "userIds");
     }
+    this.limits.watched += count;
     this.watched += count;
-    held.watched = count;
   }
 
-  /** Operation `operationId` ended (any operation: one that holds nothing is ignored). */
-  end(operationId: string): void {
-    const held = this.held.get(operationId);
-    if (!held) return;
-    this.held.delete(operationId);
-    this.watched -= held.watched;
-    held.active?.dec();
-    this.tally.live--;
-  }
-
-  /** The socket closed: what it held is free, also of operations whose end graphql-ws does not report. */
-  release(): void {
-    this.held.forEach((held) => held.active?.dec());
-    this.tally.live -= this.held.size;
-    this.held.clear();
-    this.watched = 0;
+  /** The subscription ended: what it held is free (once, however often it is called). */
+  end(): void {
+    if (this.ended) return;
+    this.ended = true;
+    this.limits.subscriptions--;
+    this.limits.tally.live--;
+    this.limits.watched -= this.watched;
+    this.active?.dec();
   }
 }

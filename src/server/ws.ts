@@ -1,5 +1,5 @@
 import type { Server } from "node:http";
-import { getOperationAST, type DocumentNode, type ExecutionArgs, type ExecutionResult, type GraphQLSchema } from "graphql";
+import { getOperationAST, GraphQLError, type DocumentNode, type ExecutionArgs, type ExecutionResult, type GraphQLSchema } from "graphql";
 import { CloseCode, type SubscribePayload } from "graphql-ws";
 import { WebSocket, WebSocketServer } from "ws";
 import { formatError, isRedisUnavailable } from "../errors/errors";
@@ -15,7 +15,7 @@ import { logOperationErrors } from "./logger";
 import { OperationMetrics } from "./operation-metrics";
 import { operationInputErrors } from "./operation-checks";
 import { subscribeSharingResults } from "./shared-subscribe";
-import { SocketLimits, type SubscriptionTally } from "./socket-limits";
+import { SocketLimits, type SubscriptionHold, type SubscriptionTally } from "./socket-limits";
 import { checkUpgrade } from "./upgrade-checks";
 
 /** Between keep-alive pings (graphql-ws' useServer default): a peer that misses one round is dropped at the next. */
@@ -65,7 +65,7 @@ export function attachWebSocketServer(httpServer: Server, schema: GraphQLSchema,
   const shapeOf = (document: DocumentNode | undefined, operationName: string | null | undefined) =>
     operations.shapeOf(document, document && getOperationAST(document, operationName));
   /** A query or mutation has its result, or a subscription was set up (or refused by its resolver). */
-  const countOperation = (state: SocketState, id: string, payload: SubscribePayload, args: ExecutionArgs, result: unknown) => {
+  const countOperation = (payload: SubscribePayload, args: ExecutionArgs, result: unknown) => {
     const arrival = arrivals.get(payload);
     if (!arrival) return;
     // Counted once: a subscription's stream that fails later reaches onError, and is not counted again.
@@ -74,7 +74,7 @@ export function attachWebSocketServer(httpServer: Server, schema: GraphQLSchema,
     if (typeof result === "object" && result !== null && Symbol.asyncIterator in result) {
       operations.record("ws", shape, arrival.startedAt);
       const active = shape.fields[0].series.active;
-      if (active) state.limits?.countActive(id, active);
+      if (active) (args.contextValue as AppContext).caller.subscriptionHold?.countActive(active);
     } else {
       const { errors } = result as ExecutionResult;
       operations.record("ws", shape, arrival.startedAt, errors?.map((e) => formatError(e.toJSON(), e)));
@@ -83,7 +83,7 @@ export function attachWebSocketServer(httpServer: Server, schema: GraphQLSchema,
   const cleanup = serveGraphqlWs<SocketState>(wss, {
     opened: (socket, request) => new SocketState(socket, request.headers["user-agent"] ?? null, clientAddress(request)),
     // Every operation's document comes from the cache, parsed and validated once per query text.
-    onSubscribe: (conn, id, payload) => {
+    onSubscribe: (conn, _id, payload) => {
       const startedAt = performance.now();
       const parsed = documentFor(payload.query);
       arrivals.set(payload, { startedAt, document: "document" in parsed ? parsed.document : undefined });
@@ -103,16 +103,18 @@ export function attachWebSocketServer(httpServer: Server, schema: GraphQLSchema,
       const overCost = costRefusal(args, services.config.graphqlMaxCost);
       if (overCost) return [overCost];
       // Counted last: onComplete, which frees it, runs only for operations let through here.
+      let subscriptionHold: SubscriptionHold | undefined;
       if (getOperationAST(parsed.document, payload.operationName)?.operation === "subscription") {
-        const refused = (state.limits ??= new SocketLimits(services.config, subscriptions)).subscribe(id);
-        if (refused) return [refused];
+        const held = (state.limits ??= new SocketLimits(services.config, subscriptions)).subscribe();
+        if (held instanceof GraphQLError) return [held];
+        subscriptionHold = held;
       }
       args.contextValue = new AppContext(services, {
         token: state.token ?? parseBearer(headers.authorization ?? headers.Authorization),
         apiKey: undefined, // admin calls are HTTP only
         userAgent: state.userAgent,
         ip: state.ip,
-        socket: state.limits && { limits: state.limits, operationId: id },
+        subscriptionHold,
       });
       return args;
     },
@@ -149,8 +151,8 @@ export function attachWebSocketServer(httpServer: Server, schema: GraphQLSchema,
     // An operation on an anonymous socket that authenticated by its own headers binds the socket
     // to that session, so ending the session cuts this socket off too. The lookup is usually the
     // operation's own, already made (the context keeps it), not another round trip.
-    onOperation: async (conn, id, payload, args, result) => {
-      countOperation(conn.extra, id, payload, args, result);
+    onOperation: async (conn, _id, payload, args, result) => {
+      countOperation(payload, args, result);
       if (conn.extra.live) return;
       const session = await (args.contextValue as AppContext).session().catch(() => null);
       if (session) connections.bindOperation(session.userId, session.id, conn.extra.socket);
@@ -171,12 +173,10 @@ export function attachWebSocketServer(httpServer: Server, schema: GraphQLSchema,
       }
       return formatted;
     },
-    onComplete: (conn, id) => {
-      conn.extra.limits?.end(id);
+    onComplete: (_conn, _id, args) => {
+      (args.contextValue as AppContext).caller.subscriptionHold?.end();
     },
     onClose: (conn) => {
-      // Ends what is still live, should a stream not end when it is returned.
-      conn.extra.limits?.release();
       if (conn.extra.live) connections.remove(conn.extra.live);
     },
     onHandlingError: (err) => log.error({ err }, "websocket message handling failed"),

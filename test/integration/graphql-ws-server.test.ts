@@ -206,8 +206,10 @@ describe("serveGraphqlWs", () => {
     socket.send({ type: "subscribe", id: "t", payload: { query: "subscription { ticks(n: 3) }" } });
     const [, ...events] = await socket.received(4);
     expect(events).toEqual([1, 2, 3].map((n) => ({ id: "t", type: "next", payload: { data: { ticks: n } } })));
+    const completedBefore = completed.length;
     socket.send({ type: "complete", id: "t" });
     await until(() => streams.returned === returnedBefore + 1 && completed.includes("t"));
+    expect(completed.slice(completedBefore)).toEqual(["t"]);
     // The id is free again, and nothing more came for the old subscription.
     socket.send({ type: "subscribe", id: "t", payload: { query: "{ hello }" } });
     expect((await socket.received(6)).slice(4)).toEqual([
@@ -236,9 +238,15 @@ describe("serveGraphqlWs", () => {
     socket.send({ type: "subscribe", id: "2", payload: { query: "subscription { ticks(n: 1) }" } });
     await socket.received(3);
     await until(() => streams.open === openBefore + 2);
+    const completedBefore = completed.length;
     socket.socket.close();
     await until(() => closedSockets === closedBefore + 1);
     expect(streams.open).toBe(openBefore);
+    // Each live subscription ended once: onComplete, which frees what it holds, ran for both and
+    // not again when their streams ended after being returned.
+    expect(completed.slice(completedBefore).sort()).toEqual(["1", "2"]);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(completed.length).toBe(completedBefore + 2);
   });
 
   it("serves graphql-ws' own client", async () => {

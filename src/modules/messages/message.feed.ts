@@ -159,6 +159,7 @@ class InboxFeed implements AsyncIterableIterator<MessageRecord> {
         });
         await this.listening;
         this.listened = true;
+        this.listening = undefined; // not held for the feed's life
       } else {
         this.readStore = false;
         // A replay always has a cursor: `after`, or the one set when live messages were dropped.
