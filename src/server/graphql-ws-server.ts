@@ -173,17 +173,15 @@ export class GraphqlWsConnection<E> {
     if (!this.acknowledged) return this.socket.close(CloseCode.Unauthorized, "Unauthorized");
     const operations = (this.operations ??= new Map());
     if (operations.has(id)) return this.socket.close(CloseCode.SubscriberAlreadyExists, `Subscriber for ${id} already exists`);
-    let args = this.hooks.onSubscribe(this, id, payload);
-    if (!isErrors(args) && !getOperationAST(args.document, args.operationName)) args = [new GraphQLError("Unable to identify operation")];
-    if (isErrors(args)) {
-      this.send(JSON.stringify({ id, type: MessageType.Error, payload: this.hooks.onError(this, id, payload, args) }));
-      return;
-    }
+    const args = this.hooks.onSubscribe(this, id, payload);
+    if (isErrors(args)) return this.refuse(id, payload, args);
+    const operation = getOperationAST(args.document, args.operationName);
+    if (!operation) return this.refuse(id, payload, [new GraphQLError("Unable to identify operation")]);
     // Let through: from here the operation ends exactly once (onComplete), however it ends.
     operations.set(id, null);
     let subscription: LiveSubscription<E> | undefined;
     try {
-      const result = getOperationAST(args.document, args.operationName)?.operation === "subscription" ? await this.hooks.subscribe(args) : await execute(args);
+      const result = operation.operation === "subscription" ? await this.hooks.subscribe(args) : await execute(args);
       await this.hooks.onOperation(this, id, payload, args, result);
       const waiting = this.operations?.get(id) === null; // not completed by the client, nor closed, meanwhile
       if (Symbol.asyncIterator in result) {
@@ -203,6 +201,11 @@ export class GraphqlWsConnection<E> {
         this.hooks.onComplete(this, id, args);
       }
     }
+  }
+
+  /** Refused before it ran: an `error` message, and the id is free again. */
+  private refuse(id: string, payload: SubscribePayload, errors: readonly GraphQLError[]) {
+    this.send(JSON.stringify({ id, type: MessageType.Error, payload: this.hooks.onError(this, id, payload, errors) }));
   }
 
   nextMessage(id: string, args: ExecutionArgs, result: ExecutionResult): string {
