@@ -107,8 +107,8 @@ export function serveGraphqlWs<E>(wss: WebSocketServer, hooks: GraphqlWsHooks<E>
 
 /** One socket's side of the protocol. */
 export class GraphqlWsConnection<E> {
-  connectionInitReceived = false;
-  acknowledged = false;
+  private connectionInitReceived = false;
+  private acknowledged = false;
   /** Operations by id: `null` while one is being set up, then its subscription if it is one. */
   private operations: Map<string, LiveSubscription<E> | null> | undefined = undefined;
   private initWait: NodeJS.Timeout | undefined;
