@@ -51,8 +51,8 @@ export function logOperationErrors(log: Logger, operationName: string | null | u
 
 /**
  * Makes what the process's libraries print through `console` one JSON line of `log` each, at the
- * matching level, so every line the service writes is JSON: graphql-ws prints socket errors with
- * console.error and has no logger option, and Node prints its warnings through console.error too.
+ * matching level, so every line the service writes is JSON: Node prints its warnings through
+ * console.error, and a library without a logger option prints there too.
  */
 export function routeConsoleTo(log: Logger): void {
   const line = (level: "debug" | "info" | "warn" | "error") => (...args: unknown[]) => log[level]({ console: true }, format(...args));
