@@ -114,7 +114,7 @@ export class GraphqlWsConnection<E> {
   private initWait: NodeJS.Timeout | undefined;
 
   constructor(
-    readonly socket: WebSocket,
+    private readonly socket: WebSocket,
     private readonly hooks: GraphqlWsHooks<E>,
     readonly extra: E,
   ) {

@@ -30,7 +30,6 @@ const MAX_MESSAGE_BYTES = 1 << 20;
 /** What the service keeps per socket. */
 class SocketState {
   token: string | undefined = undefined;
-  session: SessionRecord | undefined = undefined;
   live: LiveSocket | undefined = undefined;
   /** Made at the socket's first subscription. */
   limits: SocketLimits | undefined = undefined;
@@ -138,7 +137,6 @@ export function attachWebSocketServer(httpServer: Server, schema: GraphQLSchema,
       // The socket may have closed while Redis answered; onClose has run then, so do not register.
       if (state.socket.readyState !== WebSocket.OPEN) return false;
       state.token = token;
-      state.session = session;
       state.live = connections.add(session.userId, session.id, state.socket);
       // Refused before it is acknowledged; graphql-ws clients retry 4403 with a back-off, and a
       // socket of the user closing (or a dead instance's leases expiring) makes room.
