@@ -29,4 +29,5 @@ EXPOSE 4000
 HEALTHCHECK --interval=10s --timeout=3s --start-period=10s --retries=3 \
   CMD node -e "fetch('http://127.0.0.1:'+(process.env.PORT||4000)+'/readyz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"
 # Exec form: node is PID 1 and receives SIGTERM itself, so `docker stop` shuts down gracefully.
-CMD ["node", "dist/main.js"]
+# One GC thread, as scripts/start.sh says why (docs/operations.md, "Garbage collector").
+CMD ["node", "--single-threaded-gc", "dist/main.js"]

@@ -65,7 +65,7 @@ for n in "${COUNTS[@]}"; do
   for i in $(seq 1 "$n"); do
     port="$(free_port)"
     env "${REDIS_ENV[@]}" "${LIMITS[@]}" PORT="$port" NODE_ENV=production AUTH_MODE=dev ALLOW_DEV_AUTH=true LOG_LEVEL=warn \
-      TRUST_PROXY=loopback node dist/main.js >"$WORK/instance-$i.log" 2>&1 &
+      TRUST_PROXY=loopback node --single-threaded-gc dist/main.js >"$WORK/instance-$i.log" 2>&1 &
     PIDS+=($!) instance_pids+=($!)
     wait_http "http://127.0.0.1:$port/readyz"
     servers+="  server s$i 127.0.0.1:$port check inter 1s"$'\n'

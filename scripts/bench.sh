@@ -21,7 +21,7 @@ read -r -a PEERS <<<"${BENCH_PEERS-apollo-naive yoga mercurius}"
 # limits it would hit, and the session and socket caps per user (a workload may give one user
 # more than 100), are raised, not turned off, so their cost is measured (docs/operations.md, "Limits").
 LIMITS='RATE_LIMIT_LOGIN_PER_ADDRESS=1000000/1m RATE_LIMIT_LOGIN_PER_USER=1000000/1m RATE_LIMIT_WEBSOCKETS_PER_ADDRESS=1000000/1m RATE_LIMIT_SEND_MESSAGE=1000000/1m RATE_LIMIT_SEND_MESSAGE_PER_RECIPIENT=1000000/1m SESSION_MAX_PER_USER=10000 SOCKET_MAX_PER_USER=10000'
-SERVICE="sessionhub=project:env AUTH_MODE=dev ALLOW_DEV_AUTH=true LOG_LEVEL=warn $LIMITS node dist/main.js"
+SERVICE="sessionhub=project:env AUTH_MODE=dev ALLOW_DEV_AUTH=true LOG_LEVEL=warn $LIMITS node --single-threaded-gc dist/main.js"
 OPTIONS=() HARNESS=()
 while (($#)); do
   if [[ "$1" == "--" ]]; then shift; HARNESS=(-- "$@"); break; fi

@@ -22,4 +22,7 @@ if [[ -n $why ]]; then
   npm run --silent build
   mv dist/.build-stamp.next "$stamp"
 fi
-exec node dist/main.js
+# One GC thread: V8's parallel collector runs helper threads beside the main thread, and where the
+# service shares its cores (with Redis, the balancer, other instances) the main thread waits for them
+# and every request in flight waits with it (docs/operations.md, "Garbage collector").
+exec node --single-threaded-gc dist/main.js

@@ -109,7 +109,7 @@ describe("a safe start (child processes)", () => {
       const port = Number(new URL(JSON.parse(listeningLine()!).url).port);
       // No shell in between: the service is npm's own child, so the signal npm forwards reaches it.
       const children = childrenOf(npm.pid!);
-      expect(children.map((c) => c.args)).toEqual([["node", "dist/main.js"]]);
+      expect(children.map((c) => c.args)).toEqual([["node", "--single-threaded-gc", "dist/main.js"]]);
       await whileUp(children[0].pid, port);
       npm.kill("SIGTERM");
       expect(await exited).toBe(0);
