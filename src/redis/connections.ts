@@ -182,7 +182,8 @@ function urlOf(options: RedisConnectOptions): string {
  * refreshes its slot map; it starts a refresh when one ends, and the interval catches a loss
  * that came while a refresh was already running. An SSUBSCRIBE sent while the Cluster is down
  * waits for it, as a SUBSCRIBE waits on a single Redis (refused, graphql-redis-subscriptions
- * leaves the rejection unhandled). The publisher needs nothing: ioredis routes SPUBLISH by its
+ * leaves the rejection unhandled); one refused for want of a subscriber is sent again
+ * (sharded-pubsub.ts). The publisher needs nothing: ioredis routes SPUBLISH by its
  * channel's slot.
  */
 const SHARDED_SUBSCRIBER: ClusterOptions = { shardedSubscribers: true, slotsRefreshInterval: 2000, enableOfflineQueue: true };

@@ -31,7 +31,7 @@ export function redisPubSubClients(publisher: RedisClient, subscriber: RedisClie
       return shardSubscriber;
     },
     subscribe: (channel: string, done: (err: Error | null) => void) =>
-      subscriber.ssubscribe(channel).then(() => done(null), done),
+      shardSubscribe(subscriber, channel).then(() => done(null), done),
     // Never without a channel: ioredis 6's `sunsubscribe()` with no arguments throws. Not awaited
     // by graphql-redis-subscriptions, so a failure (no subscriber for the slot now) is dropped here.
     unsubscribe: (channel: string) => void subscriber.sunsubscribe(channel).catch(() => undefined),
@@ -43,6 +43,27 @@ export function redisPubSubClients(publisher: RedisClient, subscriber: RedisClie
     subscriber: shardSubscriber as unknown as Cluster,
     messageEventName: "smessage",
   };
+}
+
+/** How often an SSUBSCRIBE that found no subscriber for its slot is sent again. */
+const NO_SUBSCRIBER_RETRY_MS = 100;
+
+/**
+ * SSUBSCRIBE, sent again while ioredis has no subscriber for the channel's slot. Between a
+ * master's return and the slot refresh that gives it a subscriber again (at most
+ * `slotsRefreshInterval` later), ioredis refuses an SSUBSCRIBE at once, where it queues one while
+ * the Cluster is down; the subscriber waits for Redis in both cases, until the Cluster ends.
+ */
+async function shardSubscribe(cluster: Cluster, channel: string): Promise<void> {
+  for (;;) {
+    try {
+      await cluster.ssubscribe(channel);
+      return;
+    } catch (err) {
+      if (cluster.status === "end" || !(err instanceof Error) || !err.message.startsWith("No sharded subscriber for slot")) throw err;
+      await new Promise((resolve) => setTimeout(resolve, NO_SUBSCRIBER_RETRY_MS));
+    }
+  }
 }
 
 /** ioredis' private subscriber of one master (`ClusterSubscriberGroup`'s `ShardedSubscriber`). */

@@ -1,10 +1,11 @@
-import type { Redis } from "ioredis";
+import type { Cluster, Redis } from "ioredis";
 import type { App } from "../../src/app";
 import { MessageKeys } from "../../src/modules/messages/message.keys";
 import { PresenceShards } from "../../src/modules/presence/presence.keys";
 import { SettingsKeys } from "../../src/modules/settings/settings.keys";
 import { Topic } from "../../src/modules/topics";
-import { channelName } from "../../src/redis/pubsub";
+import { connectRedis, quitRedis } from "../../src/redis/connections";
+import { channelName, createPubSub } from "../../src/redis/pubsub";
 import { collect, gql, login, openSocket, waitFor, type TestSocket } from "../helpers/client";
 import { ownerOf, subscribeAndWait, subscriberCount } from "../helpers/pubsub";
 import { expectDeliveredOnceAcross } from "../helpers/delivery";
@@ -21,7 +22,7 @@ type Received = ReturnType<typeof collect<{ messageReceived: { id: string; body:
  * {alice}, {bob} and {erin} hash to slots on three different masters (redis-cli's even split).
  */
 describe("sharded pub/sub on Redis Cluster", () => {
-  const { apps, client, nodes, prefix } = useClusterService({ instances: 2, env: LOAD_ENV });
+  const { apps, client, cluster, nodes, prefix } = useClusterService({ instances: 2, env: LOAD_ENV });
   const messageKeys = new MessageKeys(prefix);
   const sockets: TestSocket[] = [];
   afterEach(async () => {
@@ -127,4 +128,32 @@ describe("sharded pub/sub on Redis Cluster", () => {
       },
     });
   }, 60_000);
+
+  it("a subscription made while ioredis has no shard subscriber for its slot, as between a master's return and the slot refresh, is made once the refresh gives it one", async () => {
+    const connections = await connectRedis({ url: cluster.urls, cluster: true, commandTimeoutMs: 2000 });
+    try {
+      const pubSub = createPubSub(connections, prefix);
+      const channel = messageKeys.channel("frank");
+      const port = (await ownerOf(nodes, channel)).options.port;
+      // ioredis' private group of shard subscribers, by node key ("host:port").
+      const group = (connections.subscriber as Cluster as unknown as { shardedSubscribers: { shardedSubscribers: Map<string, { stop(): void }> } })
+        .shardedSubscribers.shardedSubscribers;
+      const nodeKey = () => [...group.keys()].find((key) => key.endsWith(`:${port}`));
+      await waitFor(() => nodeKey() !== undefined, 10_000);
+      // The state a master's loss leaves until the next slot refresh: no subscriber for it.
+      group.get(nodeKey()!)!.stop();
+      group.delete(nodeKey()!);
+      const heard: unknown[] = [];
+      const unlisten = await pubSub.listen(Topic.MessageReceived, "frank", (payload) => heard.push(payload));
+      expect(nodeKey()).toBeDefined();
+      expect(await subscriberCount(nodes, channel)).toBe(1);
+      const payload = { id: "1-0", body: "after the refresh" } as unknown as Parameters<typeof pubSub.publish<Topic.MessageReceived>>[2];
+      await pubSub.publish(Topic.MessageReceived, "frank", payload);
+      await waitFor(() => heard.length === 1, 5000);
+      expect(heard).toEqual([payload]);
+      unlisten();
+    } finally {
+      await quitRedis(connections);
+    }
+  }, 30_000);
 });
