@@ -1,4 +1,4 @@
-import type { Cluster, Redis } from "ioredis";
+import type { Redis } from "ioredis";
 import type { App } from "../../src/app";
 import { MessageKeys } from "../../src/modules/messages/message.keys";
 import { PresenceShards } from "../../src/modules/presence/presence.keys";
@@ -136,8 +136,8 @@ describe("sharded pub/sub on Redis Cluster", () => {
       const channel = messageKeys.channel("frank");
       const port = (await ownerOf(nodes, channel)).options.port;
       // ioredis' private group of shard subscribers, by node key ("host:port").
-      const group = (connections.subscriber as Cluster as unknown as { shardedSubscribers: { shardedSubscribers: Map<string, { stop(): void }> } })
-        .shardedSubscribers.shardedSubscribers;
+      const group = (connections.subscriber as unknown as { shardedSubscribers: { shardedSubscribers: Map<string, { stop(): void }> } }).shardedSubscribers
+        .shardedSubscribers;
       const nodeKey = () => [...group.keys()].find((key) => key.endsWith(`:${port}`));
       await waitFor(() => nodeKey() !== undefined, 10_000);
       // The state a master's loss leaves until the next slot refresh: no subscriber for it.
@@ -147,7 +147,7 @@ describe("sharded pub/sub on Redis Cluster", () => {
       const unlisten = await pubSub.listen(Topic.MessageReceived, "frank", (payload) => heard.push(payload));
       expect(nodeKey()).toBeDefined();
       expect(await subscriberCount(nodes, channel)).toBe(1);
-      const payload = { id: "1-0", body: "after the refresh" } as unknown as Parameters<typeof pubSub.publish<Topic.MessageReceived>>[2];
+      const payload = { id: "1-0", from: "carol", fromUsername: "carol", to: "frank", body: "after the refresh", sentAt: 1 };
       await pubSub.publish(Topic.MessageReceived, "frank", payload);
       await waitFor(() => heard.length === 1, 5000);
       expect(heard).toEqual([payload]);
