@@ -21,7 +21,7 @@ import { startEmbeddedRedis, type EmbeddedRedis } from "./redis/embedded";
 import { createPubSub } from "./redis/pubsub";
 import { ConnectionRegistry, WebSocketCloseCode } from "./server/connections";
 import type { Services } from "./server/context";
-import { createHttpServer } from "./server/http";
+import { closeHttpServer, createHttpServer } from "./server/http";
 import { createLogger } from "./server/logger";
 import { Metrics } from "./server/metrics";
 import { createSchema } from "./server/schema";
@@ -133,7 +133,7 @@ async function startWithRedis(config: Config, log: Logger, embedded: EmbeddedRed
   const { httpServer, apollo } = await createHttpServer(schema, services);
   httpServer.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
   const ws = attachWebSocketServer(httpServer, schema, services);
-  metrics.readAtScrape({ openWebSockets: () => ws.wss.clients.size, onlineUsers: async () => (await presence.online(0, null)).count });
+  metrics.readAtScrape({ openWebSockets: () => ws.load().sockets, onlineUsers: async () => (await presence.online(0, null)).count });
   // Pushed last, so it is the first task to stop: the record goes once HTTP is drained.
   backgroundTasks.push(
     new InstanceAnnouncer(
@@ -153,9 +153,9 @@ async function startWithRedis(config: Config, log: Logger, embedded: EmbeddedRed
     // The presence goodbye comes first, so the closes below leave the leases to it (see PresenceTracker).
     await presenceTracker.stop();
     // 1012: graphql-ws clients reconnect (through a balancer, to another instance) and resubscribe.
-    ws.wss.clients.forEach((socket) => socket.close(WebSocketCloseCode.ServiceRestart, "Server restarting"));
-    await ws.dispose();
-    await apollo.stop(); // closes the listener and drains in-flight HTTP requests
+    await ws.dispose(WebSocketCloseCode.ServiceRestart, "Server restarting");
+    await closeHttpServer(httpServer); // answers the requests in flight
+    await apollo.stop();
     for (const task of [...backgroundTasks].reverse()) await task.stop();
     await quitRedis(redis);
   };

@@ -54,14 +54,18 @@ export interface GraphqlWsHooks<E> {
  * dictionary of subscriptions, several closures and its `connection_init` timer after it fired;
  * idle subscribed sockets are most of an instance's memory, so this server holds one object per
  * socket and one per subscription, pulls each subscription's next event only once the last is
- * written (the same backpressure), and keeps one keep-alive timer for all sockets.
+ * written (the same backpressure), and keeps one keep-alive timer for all sockets. It keeps its
+ * own set of open sockets (give it a server with `clientTracking: false`): `ws`'s tracking adds a
+ * close listener of its own to every socket, beside the one this server adds anyway.
  */
-export function serveGraphqlWs<E>(wss: WebSocketServer, hooks: GraphqlWsHooks<E>): { dispose(): Promise<void> } {
+export function serveGraphqlWs<E>(wss: WebSocketServer, hooks: GraphqlWsHooks<E>): GraphqlWsServer {
   wss.options.handleProtocols = handleProtocols;
+  const sockets = new Set<WebSocket>();
+  let allClosed: (() => void) | undefined;
   const connectionOf = new WeakMap<WebSocket, GraphqlWsConnection<E>>();
   const awaitingPong = new WeakSet<WebSocket>();
   const keepAlive = setInterval(() => {
-    for (const socket of wss.clients) {
+    for (const socket of sockets) {
       if (socket.readyState !== socket.OPEN) continue;
       if (awaitingPong.has(socket)) socket.terminate();
       else {
@@ -79,11 +83,14 @@ export function serveGraphqlWs<E>(wss: WebSocketServer, hooks: GraphqlWsHooks<E>
     connectionOf.get(this)?.receive(String(data));
   }
   function closed(this: WebSocket) {
+    sockets.delete(this);
     connectionOf.get(this)?.closed();
+    if (sockets.size === 0) allClosed?.();
   }
   const onConnection = (socket: WebSocket, request: IncomingMessage) => {
     socket.on("error", hooks.onSocketError);
     if (socket.protocol !== GRAPHQL_TRANSPORT_WS_PROTOCOL) return socket.close(CloseCode.SubprotocolNotAcceptable, "Subprotocol not acceptable");
+    sockets.add(socket);
     connectionOf.set(socket, new GraphqlWsConnection(socket, hooks, hooks.opened(socket, request)));
     socket.on("pong", answered);
     socket.on("message", received);
@@ -91,18 +98,28 @@ export function serveGraphqlWs<E>(wss: WebSocketServer, hooks: GraphqlWsHooks<E>
   };
   const onServerError = (err: unknown) => {
     hooks.onHandlingError(err);
-    for (const socket of wss.clients) socket.close(CloseCode.InternalServerError, "Internal server error");
+    for (const socket of sockets) socket.close(CloseCode.InternalServerError, "Internal server error");
   };
   wss.on("connection", onConnection);
   wss.on("error", onServerError);
   return {
-    async dispose() {
+    sockets,
+    async dispose(code = 1001, reason = "Going away") {
       clearInterval(keepAlive);
-      for (const socket of wss.clients) socket.close(1001, "Going away");
       wss.off("connection", onConnection);
+      const closed = new Promise<void>((resolve) => (sockets.size === 0 ? resolve() : (allClosed = resolve)));
+      for (const socket of sockets) socket.close(code, reason);
       await new Promise<void>((resolve, reject) => wss.close((err) => (err ? reject(err) : resolve())));
+      await closed;
     },
   };
+}
+
+export interface GraphqlWsServer {
+  /** The open sockets that speak graphql-transport-ws. */
+  readonly sockets: ReadonlySet<WebSocket>;
+  /** Closes every socket (1001 Going away unless told) and resolves once all are closed and the server too. */
+  dispose(code?: number, reason?: string): Promise<void>;
 }
 
 /** One socket's side of the protocol. */

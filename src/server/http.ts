@@ -4,7 +4,6 @@ import {
   ApolloServerPluginInlineTraceDisabled,
   ApolloServerPluginLandingPageDisabled,
 } from "@apollo/server/plugin/disabled";
-import { ApolloServerPluginDrainHttpServer } from "@apollo/server/plugin/drainHttpServer";
 import cors from "cors";
 import type { GraphQLSchema } from "graphql";
 import http from "node:http";
@@ -48,9 +47,33 @@ function withCorsForBrowsers(handler: HttpHandler, allowedOrigins: string[] | un
 /** /graphql in any case, with an optional trailing slash and a query string. */
 const GRAPHQL_PATH = /^\/graphql\/?(?:\?|$)/i;
 
+/** How long a stop waits for requests in flight before it closes their connections (Apollo's drain plugin's default). */
+const HTTP_DRAIN_GRACE_MS = 10_000;
+/** How often a stop closes the connections whose requests have been answered meanwhile. */
+const HTTP_DRAIN_SWEEP_MS = 50;
+
+/**
+ * Stops the HTTP server: no new connections; idle keep-alive connections close at once, busy ones
+ * once their answer is written, and what is still open after the grace is destroyed. Node's own
+ * list of connections does it (closeIdleConnections, closeAllConnections): Apollo's drain plugin
+ * would keep a map entry and a close listener for each connection's whole life, WebSockets
+ * included. WebSockets are closed before (ws.ts).
+ */
+export async function closeHttpServer(server: http.Server, graceMs = HTTP_DRAIN_GRACE_MS): Promise<void> {
+  if (!server.listening) return;
+  const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+  const sweep = setInterval(() => server.closeIdleConnections(), HTTP_DRAIN_SWEEP_MS);
+  const force = setTimeout(() => server.closeAllConnections(), graceMs);
+  try {
+    await closed;
+  } finally {
+    clearInterval(sweep);
+    clearTimeout(force);
+  }
+}
+
 /** The HTTP server: /graphql (Apollo Server), /healthz, /readyz, /metrics and the admin page; anything else is a 404. */
 export async function createHttpServer(schema: GraphQLSchema, services: Services) {
-  // Requests are handled once Apollo has started (the drain plugin needs the server before).
   const httpServer = http.createServer();
   const apollo = new ApolloServer<AppContext>({
     schema,
@@ -69,7 +92,6 @@ export async function createHttpServer(schema: GraphQLSchema, services: Services
       ApolloServerPluginCacheControlDisabled(),
       // Traces are for federation subgraphs; this is not one, so nothing runs per request for it.
       ApolloServerPluginInlineTraceDisabled(),
-      ApolloServerPluginDrainHttpServer({ httpServer }),
       // GraphiQL, when on, is served before Apollo (graphiqlHandler); Apollo's own page never is.
       ApolloServerPluginLandingPageDisabled(),
       subscriptionsOverWebSocketPlugin(),
@@ -115,6 +137,8 @@ export async function createHttpServer(schema: GraphQLSchema, services: Services
     ...(services.config.adminApiKey ? adminPageRoutes((err) => services.log.error({ err }, "admin page failed")) : {}),
   };
   httpServer.on("request", (req: http.IncomingMessage, res: http.ServerResponse) => {
+    // While the instance drains, clients close their keep-alive connections after each answer.
+    if (services.connections.draining) res.setHeader("connection", "close");
     const url = req.url ?? "/";
     if (GRAPHQL_PATH.test(url)) return graphiql && prefersHtml(req) ? graphiql(req, res) : graphql(req, res);
     const route = req.method === "GET" || req.method === "HEAD" ? routes[url.split("?", 1)[0]] : undefined;

@@ -53,6 +53,7 @@ export function attachWebSocketServer(httpServer: Server, schema: GraphQLSchema,
     server: httpServer,
     path: "/graphql",
     maxPayload: MAX_MESSAGE_BYTES,
+    clientTracking: false, // serveGraphqlWs keeps the open sockets
     verifyClient: checkUpgrade(services, clientAddress),
   });
   const { connections, log } = services;
@@ -185,9 +186,9 @@ export function attachWebSocketServer(httpServer: Server, schema: GraphQLSchema,
   });
   log.debug("websocket server attached");
   return {
-    wss,
-    dispose: () => cleanup.dispose(),
+    /** Closes every socket with this code and resolves once they are closed. */
+    dispose: (code: number, reason: string) => cleanup.dispose(code, reason),
     /** Open WebSockets and live subscriptions of this instance (the instance registry reports them). */
-    load: () => ({ sockets: wss.clients.size, subscriptions: subscriptions.live }),
+    load: () => ({ sockets: cleanup.sockets.size, subscriptions: subscriptions.live }),
   };
 }

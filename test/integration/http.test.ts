@@ -1,4 +1,6 @@
 import http from "node:http";
+import net from "node:net";
+import { waitFor } from "../helpers/client";
 import { useService } from "../helpers/suite";
 
 /** Hosts of every URL the page would load or link by itself (attributes, CSS, imports). */
@@ -13,6 +15,16 @@ function outsideReferences(html: string): string[] {
   ];
   const loopback = /^(?:https?:)?\/\/(?:localhost|127\.0\.0\.1|\[::1\])(?:[:/]|$)/i;
   return patterns.flatMap((re) => [...html.matchAll(re)].map((m) => m[1])).filter((url) => !loopback.test(url));
+}
+
+/** A TCP connection to the service that records what it received and whether the service closed it. */
+function rawConnection(port: number) {
+  const socket = net.connect(port, "127.0.0.1");
+  const state = { received: "", closed: false };
+  socket.on("data", (chunk: Buffer) => (state.received += chunk.toString("utf8")));
+  socket.on("close", () => (state.closed = true));
+  socket.on("error", () => undefined);
+  return { socket, state };
 }
 
 /** A raw HTTP exchange, so hop-by-hop headers such as Keep-Alive are visible. */
@@ -111,5 +123,45 @@ describe("HTTP: GraphiQL, CORS, keep-alive", () => {
     // The service goes on answering.
     const ok = await request(app.url, "POST", { "content-type": "application/json; charset=UTF-8" }, typenameQuery);
     expect(JSON.parse(ok.body)).toEqual({ data: { __typename: "Query" } });
+  });
+});
+
+describe("HTTP: a stop drains", () => {
+  const { startApp } = useService();
+  const typenameQuery = JSON.stringify({ query: "{ __typename }" });
+  const head = (port: number, extra = "") =>
+    `POST /graphql HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nContent-Type: application/json\r\nContent-Length: ${typenameQuery.length}\r\n${extra}\r\n`;
+
+  it("closes idle keep-alive connections at once, answers a request in flight and then closes its connection, and takes no new one", async () => {
+    const app = await startApp({ SHUTDOWN_DELAY: "0s" });
+    // One connection idle after an answered request, and one whose request is half sent: the
+    // service has its headers (it answered `100 Continue`), the body follows after the stop began.
+    const idle = rawConnection(app.port);
+    idle.socket.write(head(app.port) + typenameQuery);
+    await waitFor(() => idle.state.received.includes('{"data":{"__typename":"Query"}}'));
+    const busy = rawConnection(app.port);
+    busy.socket.write(head(app.port, "Expect: 100-continue\r\n"));
+    await waitFor(() => busy.state.received.startsWith("HTTP/1.1 100 Continue"));
+
+    const stopped = app.stop();
+    await waitFor(() => idle.state.closed);
+    expect(busy.state.closed).toBe(false);
+    await expect(fetch(app.url, { method: "POST", headers: { "content-type": "application/json" }, body: typenameQuery })).rejects.toThrow();
+
+    busy.socket.write(typenameQuery);
+    await waitFor(() => busy.state.closed);
+    expect(busy.state.received).toMatch(/HTTP\/1\.1 200 OK[\s\S]*\{"data":\{"__typename":"Query"\}\}/);
+    await stopped;
+  });
+
+  it("while it drains (SHUTDOWN_DELAY), answers tell clients to close their keep-alive connections", async () => {
+    const app = await startApp({ SHUTDOWN_DELAY: "2s" });
+    const before = await request(app.url, "POST", { "content-type": "application/json" }, typenameQuery);
+    expect(before.headers.connection).toBe("keep-alive");
+    const stopped = app.stop();
+    const during = await request(app.url, "POST", { "content-type": "application/json" }, typenameQuery);
+    expect(JSON.parse(during.body)).toEqual({ data: { __typename: "Query" } });
+    expect(during.headers.connection).toBe("close");
+    await stopped;
   });
 });
