@@ -27,15 +27,17 @@ export interface AppPubSub extends PubSub {
    * the subscription lasts), so the subscriber's picture is right again.
    */
   subscribeMany<T extends Topic>(topic: T, ids: readonly string[], catchUp?: CatchUp<TopicPayloads[T]>): AsyncIterable<TopicPayloads[T]>;
-  /** A callback subscription for the service's own use; `onResumed` runs after each gap. */
-  listen<T extends Topic>(
-    topic: T,
-    id: string | undefined,
-    onMessage: (payload: TopicPayloads[T]) => void,
-    onResumed?: () => void,
-  ): Promise<() => void>;
+  /** A subscription for the service's own use; resolves once Redis has confirmed it, with the stop function. */
+  listen<T extends Topic>(topic: T, id: string | undefined, listener: ChannelListener<TopicPayloads[T]>): Promise<() => void>;
   /** Losses and recoveries of the subscriber connection. */
   gaps: SubscriberGaps;
+}
+
+/** What listens to a channel: its events, and the end of each gap in the pub/sub connection. */
+export interface ChannelListener<P> {
+  onMessage(payload: P): void;
+  /** After each gap: what was published meanwhile was not heard. */
+  onResumed?(): void;
 }
 
 /** How a subscription restores what a gap in the pub/sub connection made it miss. */
@@ -82,23 +84,95 @@ export interface PubSubHooks {
   onCaughtUp?(topic: Topic): void;
 }
 
+/** One channel's listeners on this instance: the only one as itself (most channels), several in a set. */
+class Channel {
+  private listeners: ChannelListener<unknown> | Set<ChannelListener<unknown>> | undefined = undefined;
+  /** The channel's subscription until Redis has confirmed it. */
+  subscribing: Promise<number> | undefined = undefined;
+  /** Its id in graphql-redis-subscriptions once Redis has confirmed it. */
+  subId: number | undefined = undefined;
+
+  add(listener: ChannelListener<unknown>): void {
+    if (this.listeners === undefined) this.listeners = listener;
+    else if (this.listeners instanceof Set) this.listeners.add(listener);
+    else this.listeners = new Set([this.listeners, listener]);
+  }
+
+  /** Removes the listener; true when it was the channel's last. */
+  remove(listener: ChannelListener<unknown>): boolean {
+    if (this.listeners instanceof Set) this.listeners.delete(listener);
+    else if (this.listeners === listener) this.listeners = undefined;
+    return this.listeners === undefined || (this.listeners instanceof Set && this.listeners.size === 0);
+  }
+
+  deliver(payload: unknown): void {
+    if (this.listeners instanceof Set) this.listeners.forEach((listener) => listener.onMessage(payload));
+    else this.listeners?.onMessage(payload);
+  }
+
+  resumed(): void {
+    if (this.subId === undefined) return; // its listens have not resolved yet, so they missed nothing
+    if (this.listeners instanceof Set) this.listeners.forEach((listener) => listener.onResumed?.());
+    else this.listeners?.onResumed?.();
+  }
+}
+
+/**
+ * The instance's listeners, by channel: one Redis subscription per channel, however many of its
+ * sockets listen to it, and one gap listener for them all. Idle subscriptions are most of an
+ * instance's memory, so a listener is one object, not callbacks of its own in each layer.
+ */
+class Channels {
+  private readonly byName = new Map<string, Channel>();
+
+  constructor(
+    private readonly redisPubSub: RedisPubSub,
+    gaps: SubscriberGaps,
+  ) {
+    gaps.onResumed(() => this.byName.forEach((channel) => channel.resumed()));
+  }
+
+  async listen(name: string, listener: ChannelListener<unknown>): Promise<() => void> {
+    let channel = this.byName.get(name);
+    if (!channel) {
+      const opened = (channel = new Channel());
+      this.byName.set(name, opened);
+      opened.subscribing = this.redisPubSub.subscribe(name, (payload: unknown) => opened.deliver(payload));
+      opened.subscribing.then(
+        (subId) => {
+          opened.subId = subId;
+          opened.subscribing = undefined;
+        },
+        // Refused (Redis away): the next listen subscribes again.
+        () => this.byName.get(name) === opened && this.byName.delete(name),
+      );
+    }
+    channel.add(listener);
+    try {
+      await channel.subscribing;
+    } catch (err) {
+      channel.remove(listener);
+      throw err;
+    }
+    const listening = channel;
+    return () => this.remove(name, listening, listener);
+  }
+
+  private remove(name: string, channel: Channel, listener: ChannelListener<unknown>): void {
+    if (!channel.remove(listener) || this.byName.get(name) !== channel) return;
+    this.byName.delete(name);
+    if (channel.subId !== undefined) void this.redisPubSub.unsubscribe(channel.subId);
+    else void channel.subscribing?.then((subId) => this.redisPubSub.unsubscribe(subId), () => undefined);
+  }
+}
+
 export function createPubSub(connections: RedisConnections, prefix: string, hooks: PubSubHooks = {}): AppPubSub {
   // On a Cluster, sharded pub/sub (SPUBLISH, SSUBSCRIBE): see sharded-pubsub.ts.
   const redisPubSub = new RedisPubSub(redisPubSubClients(connections.publisher, connections.subscriber));
   const gaps = new SubscriberGaps(connections.subscriber);
-  const listen = async <T extends Topic>(
-    topic: T,
-    id: string | undefined,
-    onMessage: (payload: TopicPayloads[T]) => void,
-    onResumed?: () => void,
-  ) => {
-    const subId = await redisPubSub.subscribe(channelName(prefix, topic, id), onMessage);
-    const stopResumed = onResumed && gaps.onResumed(onResumed);
-    return () => {
-      stopResumed?.();
-      redisPubSub.unsubscribe(subId);
-    };
-  };
+  const channels = new Channels(redisPubSub, gaps);
+  const listen = <T extends Topic>(topic: T, id: string | undefined, listener: ChannelListener<TopicPayloads[T]>) =>
+    channels.listen(channelName(prefix, topic, id), listener as ChannelListener<unknown>);
   /** Iterates the events of the channels; Redis unsubscribes when the consumer stops. */
   const subscribeMany = <T extends Topic>(topic: T, ids: readonly (string | undefined)[], catchUp?: CatchUp<TopicPayloads[T]>) => {
     let unlisten: (() => void)[] | undefined;
@@ -125,7 +199,7 @@ export function createPubSub(connections: RedisConnections, prefix: string, hook
     };
     const onResumed = catchUp && (() => void readMissed());
     // One catch-up per subscription, however many channels it has: on the first channel only.
-    void Promise.allSettled(ids.map((id, i) => listen(topic, id, deliver, i === 0 ? onResumed : undefined))).then((results) => {
+    void Promise.allSettled(ids.map((id, i) => listen(topic, id, { onMessage: deliver, onResumed: i === 0 ? onResumed : undefined }))).then((results) => {
       const stops = results.flatMap((r) => (r.status === "fulfilled" ? [r.value] : []));
       const failed = results.find((r): r is PromiseRejectedResult => r.status === "rejected");
       unlisten = stops;

@@ -144,7 +144,7 @@ describe("sharded pub/sub on Redis Cluster", () => {
       group.get(nodeKey()!)!.stop();
       group.delete(nodeKey()!);
       const heard: unknown[] = [];
-      const unlisten = await pubSub.listen(Topic.MessageReceived, "frank", (payload) => heard.push(payload));
+      const unlisten = await pubSub.listen(Topic.MessageReceived, "frank", { onMessage: (payload) => heard.push(payload) });
       expect(nodeKey()).toBeDefined();
       expect(await subscriberCount(nodes, channel)).toBe(1);
       const payload = { id: "1-0", from: "carol", fromUsername: "carol", to: "frank", body: "after the refresh", sentAt: 1 };

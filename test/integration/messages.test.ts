@@ -1,6 +1,5 @@
 import { randomBytes } from "node:crypto";
 import type { App } from "../../src/app";
-import type { MessageReceivedPayload } from "../../src/modules/messages/message.events";
 import { inboxFeed } from "../../src/modules/messages/message.feed";
 import { MessageKeys } from "../../src/modules/messages/message.keys";
 import { fromPayload, type MessageRecord } from "../../src/modules/messages/message.store";
@@ -263,6 +262,34 @@ describe("messages", () => {
     expect(snoop.messages()).toEqual([toMallory]);
   });
 
+  it("two tabs of one user on one instance share one channel subscription, which ends with the last of them", async () => {
+    const [ned, oli] = [user("ned"), user("oli")];
+    const sender = await login(a.url, ned);
+    const first = await subscribe(a.url, (await login(a.url, oli)).token, oli);
+    const before = await sendOk(a.url, sender.token, oli, "before");
+    await first.events.next(1);
+    // The second tab starts after the message the first got: it has the rest once, replayed or live.
+    const second = openSocket(a.url, (await login(a.url, oli)).token);
+    sockets.push(second);
+    await second.connected;
+    const secondEvents = collect<{ messageReceived: MessageView }>(second.client, RECEIVED, { after: before.id });
+    const sent = [await sendOk(b.url, sender.token, oli, "one"), await sendOk(a.url, sender.token, oli, "two")];
+    await first.events.next(3);
+    await secondEvents.next(2);
+    expect(first.messages()).toEqual([before, ...sent]);
+    expect(secondEvents.results.map((r) => r.data!.messageReceived)).toEqual(sent);
+    expect(await subscriberCount(client, keys.channel(oli))).toBe(1);
+
+    // The first tab closes: the channel stays subscribed for the second.
+    await first.socket.dispose();
+    const after = await sendOk(b.url, sender.token, oli, "after");
+    await secondEvents.next(3);
+    expect(secondEvents.results.map((r) => r.data!.messageReceived)).toEqual([...sent, after]);
+    expect(await subscriberCount(client, keys.channel(oli))).toBe(1);
+    await second.dispose();
+    await waitForSubscribers(client, keys.channel(oli), 0);
+  });
+
   it("an offline recipient reconnects to the other instance and gets what it missed, then live ones", async () => {
     const [nina, oscar] = [user("nina"), user("oscar")];
     const sender = await login(a.url, nina);
@@ -340,11 +367,12 @@ describe("messages", () => {
     let firstRead = true;
     const feed = inboxFeed(
       {
-        listen: (onMessage) =>
-          pubSub.listen(Topic.MessageReceived, sam, (payload) => {
-            heard++;
-            const p = payload as MessageReceivedPayload;
-            onMessage({ ...p, clientMessageId: p.clientMessageId ?? null });
+        listen: (feed) =>
+          pubSub.listen(Topic.MessageReceived, sam, {
+            onMessage: (payload) => {
+              heard++;
+              feed.hear({ ...payload, clientMessageId: payload.clientMessageId ?? null });
+            },
           }),
         readAfter: async (after, count) => {
           if (firstRead) {
@@ -386,9 +414,11 @@ describe("messages", () => {
     const held: MessageRecord[] = [];
     const feed = inboxFeed(
       {
-        listen: (onMessage) =>
-          pubSub.listen(Topic.MessageReceived, sam, (payload) => {
-            if (held.push(fromPayload(payload as MessageReceivedPayload)) === 300) held.forEach(onMessage);
+        listen: (feed) =>
+          pubSub.listen(Topic.MessageReceived, sam, {
+            onMessage: (payload) => {
+              if (held.push(fromPayload(payload)) === 300) held.forEach((message) => feed.hear(message));
+            },
           }),
         readAfter: (after, count) => messages.list(sam, after, count),
       },

@@ -1,6 +1,7 @@
-import { retryDelayMs } from "../../redis/pubsub";
+import { retryDelayMs, type ChannelListener } from "../../redis/pubsub";
 import type { Services } from "../../server/context";
 import { Topic } from "../topics";
+import type { MessageReceivedPayload } from "./message.events";
 import { compareIds, idBefore } from "./message.rules";
 import { fromPayload, type MessageRecord } from "./message.store";
 
@@ -19,14 +20,17 @@ const LIVE_BUFFER = 256;
  */
 const CLOCK_MARGIN_MS = 1000;
 
+/** What a feed hears live. */
+export interface InboxListener {
+  hear(message: MessageRecord): void;
+  /** After each gap in the pub/sub connection: messages published meanwhile were not heard. */
+  resume(): void;
+}
+
 /** Where one user's feed reads from. */
 export interface InboxSource {
-  /**
-   * Starts live delivery; resolves once the Redis subscription is confirmed. `onResumed` runs
-   * after each gap in the pub/sub connection (messages published meanwhile were not heard).
-   * Returns the stop function.
-   */
-  listen(onMessage: (message: MessageRecord) => void, onResumed: () => void): Promise<() => void>;
+  /** Starts live delivery; resolves once the Redis subscription is confirmed, with the stop function. */
+  listen(feed: InboxListener): Promise<() => void>;
   /** Stored messages after an id, oldest first. */
   readAfter(after: string, count: number): Promise<MessageRecord[]>;
   /** Hears that the feed has read back everything a gap in the pub/sub connection made it miss. */
@@ -34,20 +38,31 @@ export interface InboxSource {
 }
 
 /**
- * One user's inbox as their feed reads it: live from the user's channel, stored from the store.
- * A class rather than an object of closures, as one stays for every idle subscription.
+ * One user's inbox as their feed reads it: live from the user's channel (it is the channel's
+ * listener), stored from the store. A class rather than an object of closures, as one stays for
+ * every idle subscription.
  */
-export class UserInbox implements InboxSource {
+export class UserInbox implements InboxSource, ChannelListener<MessageReceivedPayload> {
+  private feed: InboxListener | undefined = undefined;
+
   constructor(
     private readonly userId: string,
     private readonly services: Pick<Services, "pubSub" | "messages" | "metrics">,
   ) {}
 
-  listen(onMessage: (message: MessageRecord) => void, onResumed: () => void): Promise<() => void> {
-    const { pubSub } = this.services;
+  listen(feed: InboxListener): Promise<() => void> {
+    this.feed = feed;
+    return this.services.pubSub.listen(Topic.MessageReceived, this.userId, this);
+  }
+
+  onMessage(payload: MessageReceivedPayload): void {
     // A message heard while a gap is open (re-subscribed, not yet confirmed) is left to the read
     // after the gap: yielded now, it would move the cursor past the ones the gap lost.
-    return pubSub.listen(Topic.MessageReceived, this.userId, (payload) => pubSub.gaps.isDown || onMessage(fromPayload(payload)), onResumed);
+    if (!this.services.pubSub.gaps.isDown) this.feed?.hear(fromPayload(payload));
+  }
+
+  onResumed(): void {
+    this.feed?.resume();
   }
 
   readAfter(after: string, count: number): Promise<MessageRecord[]> {
@@ -87,7 +102,7 @@ interface Waiting {
  * promise, not a suspended async call: each message's wait lasts until the next message, long
  * enough for young-generation GCs to copy and promote whatever the wait holds.
  */
-class InboxFeed implements AsyncIterableIterator<MessageRecord> {
+class InboxFeed implements AsyncIterableIterator<MessageRecord>, InboxListener {
   /** The last id yielded; null while a live-only feed has yielded none. */
   private cursor: string | null;
   /** The inbox must be read after `cursor`: a replay, or live messages were dropped. */
@@ -153,7 +168,7 @@ class InboxFeed implements AsyncIterableIterator<MessageRecord> {
   private async readThenNext(): Promise<IteratorResult<MessageRecord>> {
     try {
       if (!this.listened) {
-        this.listening ??= this.source.listen((message) => this.hear(message), () => this.resume()).then((stop) => {
+        this.listening ??= this.source.listen(this).then((stop) => {
           if (this.stopped) stop();
           else this.unlisten = stop;
         });
@@ -184,7 +199,7 @@ class InboxFeed implements AsyncIterableIterator<MessageRecord> {
   }
 
   /** After a gap: whatever was published meanwhile is in the inbox, after the cursor. */
-  private resume() {
+  resume() {
     if (this.stopped) return;
     this.cursor ??= `${Math.max(0, this.startedAt - CLOCK_MARGIN_MS)}-0`;
     this.readStore = true;
@@ -200,7 +215,7 @@ class InboxFeed implements AsyncIterableIterator<MessageRecord> {
     return promise;
   }
 
-  private hear(message: MessageRecord) {
+  hear(message: MessageRecord) {
     if (this.live.length < LIVE_BUFFER) this.live.push(message);
     else {
       // Read the dropped ones back from the inbox: after the last one yielded, or from the first one held.

@@ -43,16 +43,14 @@ export class OnlineCounts {
     const shards = this.store.shards.all;
     this.stops = await Promise.all(
       shards.map((k, i) =>
-        this.pubSub.listen(
-          Topic.PresenceChanged,
-          k.everyoneId,
-          (event) => {
+        this.pubSub.listen(Topic.PresenceChanged, k.everyoneId, {
+          onMessage: (event) => {
             this.heard[i]++;
             this.counts[i] = event.onlineCount;
           },
           // One re-read of all the shards after a gap, from the first channel's listener.
-          i === 0 ? () => void this.readAll() : undefined,
-        ),
+          onResumed: i === 0 ? () => void this.readAll() : undefined,
+        }),
       ),
     );
     await this.readAll();

@@ -34,9 +34,12 @@ export class SessionWatcher {
       this.registry.closeSession(sessionId, CloseCode.Unauthorized, "Session ended");
     };
     this.unlisten.push(
-      await this.pubSub.listen(Topic.SessionEnded, undefined, onEnded, () => {
-        this.store.resumeTrust();
-        void this.recheck();
+      await this.pubSub.listen(Topic.SessionEnded, undefined, {
+        onMessage: onEnded,
+        onResumed: () => {
+          this.store.resumeTrust();
+          void this.recheck();
+        },
       }),
     );
     this.timer = setInterval(() => void this.check(), this.checkIntervalMs);
