@@ -1,6 +1,9 @@
+import crypto from "node:crypto";
 import type { Socket } from "node:net";
 import { Redis } from "ioredis";
+import Negotiator from "negotiator";
 import { connectRedis, quitRedis } from "../../src/redis/connections";
+import { gql, login } from "../helpers/client";
 import { useService } from "../helpers/suite";
 
 // Each technique of docs/architecture.md ("Techniques") that leans on another package, checked
@@ -32,6 +35,52 @@ describe("techniques keep their effect", () => {
         Object.assign(socket, { _write, _writev });
         await quitRedis(connections);
       }
+    });
+  });
+
+  /**
+   * patches/@apollo+server+5.5.1.patch: Apollo Server hashes each request's query text, negotiates
+   * its Accept header twice and parses its Content-Type; the patch has it remember each result.
+   */
+  describe("Apollo Server remembers its per-request work (patches/)", () => {
+    const {
+      apps: [app],
+    } = useService();
+    const hashed: string[] = [];
+    const createHash = crypto.createHash;
+    const MIMEType = jest.requireActual<{ parse(text: string): unknown }>("whatwg-mimetype");
+
+    beforeAll(() => {
+      jest.spyOn(crypto, "createHash").mockImplementation((algorithm: string, options?: crypto.HashOptions) => {
+        const hash = createHash(algorithm, options);
+        const update = hash.update.bind(hash) as (data: crypto.BinaryLike) => crypto.Hash;
+        return Object.assign(hash, { update: (data: crypto.BinaryLike) => (hashed.push(String(data)), update(data)) });
+      });
+    });
+    afterAll(() => jest.restoreAllMocks());
+
+    it("a repeated request hashes its query, negotiates its Accept header and parses its Content-Type only the first time", async () => {
+      const { token } = await login(app.url, "patched");
+      const negotiations = jest.spyOn(Negotiator.prototype, "mediaType");
+      const parses = jest.spyOn(MIMEType, "parse");
+      // Texts no earlier request sent, so the first request finds none of them remembered.
+      const unique = crypto.randomBytes(4).toString("hex");
+      const query = `query Patched${unique} { me { id } }`;
+      const headers = { accept: `application/graphql-response+json, application/json;q=0.9, text/x-${unique};q=0.1`, "content-type": `application/json; x-${unique}=1` };
+      const send = () => gql<{ me: { id: string } }>(app.url, query, {}, { token, headers });
+
+      expect((await send()).data?.me).toBeTruthy();
+      // The spies see Apollo's work: the first request does it.
+      expect(hashed.filter((text) => text === query)).toHaveLength(1);
+      expect(negotiations.mock.calls.length).toBeGreaterThanOrEqual(2);
+      expect(parses).toHaveBeenCalledWith(headers["content-type"]);
+
+      negotiations.mockClear();
+      parses.mockClear();
+      for (let i = 0; i < 5; i++) expect((await send()).data?.me).toBeTruthy();
+      expect(hashed.filter((text) => text === query)).toHaveLength(1);
+      expect(negotiations).not.toHaveBeenCalled();
+      expect(parses).not.toHaveBeenCalled();
     });
   });
 });
