@@ -100,20 +100,25 @@ class Channel {
 
   /** Removes the listener; true when it was the channel's last. */
   remove(listener: ChannelListener<unknown>): boolean {
-    if (this.listeners instanceof Set) this.listeners.delete(listener);
-    else if (this.listeners === listener) this.listeners = undefined;
-    return this.listeners === undefined || (this.listeners instanceof Set && this.listeners.size === 0);
+    if (this.listeners instanceof Set) {
+      this.listeners.delete(listener);
+      if (this.listeners.size === 0) this.listeners = undefined;
+    } else if (this.listeners === listener) this.listeners = undefined;
+    return this.listeners === undefined;
   }
 
   deliver(payload: unknown): void {
-    if (this.listeners instanceof Set) this.listeners.forEach((listener) => listener.onMessage(payload));
-    else this.listeners?.onMessage(payload);
+    this.each((listener) => listener.onMessage(payload));
   }
 
   resumed(): void {
     if (this.subId === undefined) return; // its listens have not resolved yet, so they missed nothing
-    if (this.listeners instanceof Set) this.listeners.forEach((listener) => listener.onResumed?.());
-    else this.listeners?.onResumed?.();
+    this.each((listener) => listener.onResumed?.());
+  }
+
+  private each(call: (listener: ChannelListener<unknown>) => void): void {
+    if (this.listeners instanceof Set) this.listeners.forEach(call);
+    else if (this.listeners) call(this.listeners);
   }
 }
 

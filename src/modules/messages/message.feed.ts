@@ -38,9 +38,9 @@ export interface InboxSource {
 }
 
 /**
- * One user's inbox as their feed reads it: live from the user's channel (it is the channel's
+ * One user's inbox as one feed reads it: live from the user's channel (it is the channel's
  * listener), stored from the store. A class rather than an object of closures, as one stays for
- * every idle subscription.
+ * every idle subscription; each feed has its own.
  */
 export class UserInbox implements InboxSource, ChannelListener<MessageReceivedPayload> {
   private feed: InboxListener | undefined = undefined;
